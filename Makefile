@@ -1,0 +1,46 @@
+# Inside [CLS]: the two commands are `make lab` (start the course) and `make test` (run every test).
+# Both create .venv on first use and install the exact pins from requirements-lock.txt;
+# later runs skip the install unless the lock or pyproject.toml changed.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+KERNEL := inside-cls
+
+LAB_IP    ?= 127.0.0.1
+LAB_PORT  ?= 8888
+LAB_OPEN  ?= yes
+LAB_START ?= notebooks/00_start_here.ipynb
+
+.PHONY: help setup lab test clean-cache
+
+help:
+	@echo "make lab    - set up (first time only) and open the course in JupyterLab"
+	@echo "make test   - set up (first time only) and run the whole test suite (quick mode)"
+	@echo "make setup  - only create .venv and install the pinned packages"
+
+$(STAMP): requirements-lock.txt pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --disable-pip-version-check -q -r requirements-lock.txt
+	$(BIN)/python -m pip install --disable-pip-version-check -q --no-deps --no-build-isolation -e .
+	$(BIN)/python -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Python (Inside [CLS])" >/dev/null
+	@touch $(STAMP)
+	@echo "Set-up done: $(VENV) holds the course's packages and the '$(KERNEL)' kernel."
+
+setup: $(STAMP)
+
+# JupyterLab on 127.0.0.1 with a fresh random token (never blank); LAB_TOKEN, LAB_PORT, LAB_IP override.
+lab: $(STAMP)
+	@token="$${LAB_TOKEN:-$$($(BIN)/python -c 'import secrets; print(secrets.token_hex(24))')}"; \
+	browser=""; [ "$(LAB_OPEN)" = "yes" ] || browser="--no-browser"; \
+	echo "JupyterLab will print its address with the token; open it in your browser."; \
+	exec $(BIN)/jupyter lab $$browser --ServerApp.ip=$(LAB_IP) --ServerApp.port=$(LAB_PORT) \
+		--IdentityProvider.token="$$token" \
+		--ServerApp.root_dir="$(CURDIR)" $(LAB_START)
+
+test: $(STAMP)
+	CLS_QUICK=1 $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+clean-cache:
+	rm -rf .cache

