@@ -412,3 +412,25 @@ def _from_pretrained(cls, source: str, local_only: bool):
         return cls.from_pretrained(source, attn_implementation="sdpa", **kwargs)
     except (ValueError, ImportError):  # architectures without SDPA support
         return cls.from_pretrained(source, attn_implementation="eager", **kwargs)
+
+
+def model_availability(name: str) -> str:
+    """Say, without loading or downloading anything, whether ``name`` can be loaded here and now."""
+    resolved, _ = resolve_name(name)
+    if resolved == "embedded":
+        try:
+            embedded_model_dir(verify=False)
+        except ModelLoadError as exc:
+            return f"embedded: not available ({exc})"
+        return "embedded: available (ships with the course)"
+    if resolved in config.LOCAL_MODELS:
+        ok = (config.LOCAL_MODELS[resolved] / "config.json").is_file()
+        return f"{resolved}: {'available' if ok else 'not trained yet (make mini-bert)'}"
+    if Path(resolved).expanduser().is_dir():
+        return f"{resolved}: a local folder"
+    if _hub_id_is_cached(resolved):
+        return f"{resolved}: available from the local Hugging Face cache"
+    reason = "HF_HUB_OFFLINE is set" if hub_offline_flag() else probe_hub()
+    if reason is None:
+        return f"{resolved}: not cached, but the hub answers: the first load downloads it"
+    return f"{resolved}: not available offline ({reason}); connect once to cache it, or use 'embedded'"
