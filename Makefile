@@ -13,7 +13,7 @@ LAB_PORT  ?= 8888
 LAB_OPEN  ?= yes
 LAB_START ?= notebooks/00_start_here.ipynb
 
-.PHONY: help setup lab test clean-cache
+.PHONY: help setup lab test mini-bert clean-cache
 
 help:
 	@echo "make lab    - set up (first time only) and open the course in JupyterLab"
@@ -41,6 +41,10 @@ lab: $(STAMP)
 
 test: $(STAMP)
 	CLS_QUICK=1 $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Re-train the course's mini-BERT checkpoint in data/mini-bert (same seed, same result; see notebook 04).
+mini-bert: $(STAMP)
+	$(BIN)/python -m helpers.pretrain --out data/mini-bert
 
 clean-cache:
 	rm -rf .cache

@@ -407,11 +407,19 @@ def _hub_id_is_cached(repo_id: str) -> bool:
 
 
 def _from_pretrained(cls, source: str, local_only: bool):
+    from transformers.utils import logging as hf_logging
+
     kwargs = dict(local_files_only=local_only, use_safetensors=True, trust_remote_code=False)
+    was_enabled = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()  # a per-tensor bar for a 90 MB model is noise in a lesson
     try:
-        return cls.from_pretrained(source, attn_implementation="sdpa", **kwargs)
-    except (ValueError, ImportError):  # architectures without SDPA support
-        return cls.from_pretrained(source, attn_implementation="eager", **kwargs)
+        try:
+            return cls.from_pretrained(source, attn_implementation="sdpa", **kwargs)
+        except (ValueError, ImportError):  # architectures without SDPA support
+            return cls.from_pretrained(source, attn_implementation="eager", **kwargs)
+    finally:
+        if was_enabled:
+            hf_logging.enable_progress_bar()
 
 
 def model_availability(name: str) -> str:
