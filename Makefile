@@ -34,9 +34,11 @@ setup: $(STAMP)
 lab: $(STAMP)
 	@token="$${LAB_TOKEN:-$$($(BIN)/python -c 'import secrets; print(secrets.token_hex(24))')}"; \
 	browser=""; [ "$(LAB_OPEN)" = "yes" ] || browser="--no-browser"; \
-	echo "JupyterLab will print its address with the token; open it in your browser."; \
-	exec $(BIN)/jupyter lab $$browser --ServerApp.ip=$(LAB_IP) --ServerApp.port=$(LAB_PORT) \
-		--IdentityProvider.token="$$token" \
+	root=""; [ "$$(id -u)" != 0 ] || root="--allow-root"; \
+	echo; echo "  Inside [CLS] is starting. Open this address in your browser (Ctrl+C here stops it):"; \
+	echo "  http://$(LAB_IP):$(LAB_PORT)/lab/tree/$(LAB_START)?token=$$token"; echo; \
+	exec $(BIN)/jupyter lab $$browser $$root --ServerApp.ip=$(LAB_IP) --ServerApp.port=$(LAB_PORT) \
+		--ServerApp.port_retries=0 --IdentityProvider.token="$$token" \
 		--ServerApp.root_dir="$(CURDIR)" $(LAB_START)
 
 test: $(STAMP)
