@@ -20,11 +20,12 @@ help:
 	@echo "make test   - set up (first time only) and run the whole test suite (quick mode)"
 	@echo "make setup  - only create .venv and install the pinned packages"
 
-$(STAMP): requirements-lock.txt pyproject.toml
+$(STAMP): requirements-lock.txt pyproject.toml jupyter/overrides.json
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --disable-pip-version-check -q -r requirements-lock.txt
 	$(BIN)/python -m pip install --disable-pip-version-check -q --no-deps --no-build-isolation -e .
 	$(BIN)/python -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Python (Inside [CLS])" >/dev/null
+	@mkdir -p $(VENV)/share/jupyter/lab/settings && cp jupyter/overrides.json $(VENV)/share/jupyter/lab/settings/
 	@touch $(STAMP)
 	@echo "Set-up done: $(VENV) holds the course's packages and the '$(KERNEL)' kernel."
 
@@ -39,6 +40,7 @@ lab: $(STAMP)
 	echo "  http://$(LAB_IP):$(LAB_PORT)/lab/tree/$(LAB_START)?token=$$token"; echo; \
 	exec $(BIN)/jupyter lab $$browser $$root --ServerApp.ip=$(LAB_IP) --ServerApp.port=$(LAB_PORT) \
 		--ServerApp.port_retries=0 --IdentityProvider.token="$$token" \
+		--MultiKernelManager.default_kernel_name=$(KERNEL) \
 		--ServerApp.root_dir="$(CURDIR)" $(LAB_START)
 
 test: $(STAMP)
