@@ -1,0 +1,1067 @@
+"""Where does [CLS] read from? Attention statistics, rollout, flow, attribution, plots and explorers.
+
+Shapes: L = layers, B = sentences, A = heads, T = padded tokens, n = real tokens of one sentence.
+Attention matrices are row-stochastic: row q (the query token) holds the weights of the tokens it
+reads from (the columns), and every real row sums to 1. Padded query rows are zero in a Cube and are
+never counted here; padded columns are cut away before anything is drawn.
+
+The module keeps compute apart from render: statistics return arrays or dicts, ``draw_*`` functions
+return matplotlib Figures, ``build_*_explorer`` functions return ipywidgets trees whose callbacks call
+the pure functions, and ``check_*`` functions mark the notebook's exercises.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import string
+import unicodedata
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+import numpy as np
+
+#: The token kinds shares are computed for, in display order.
+KINDS = ("cls", "sep", "punct", "word")
+KIND_LABELS = {"cls": "[CLS]", "sep": "[SEP]", "punct": "punctuation", "word": "words"}
+KIND_COLORS = {"cls": "tab:red", "sep": "tab:blue", "punct": "tab:green", "word": "tab:gray"}
+
+#: What Clark et al. (2019, "What Does BERT Look At?", section 3 and figure 2) report for
+#: bert-base-uncased, as ranges of 1-based layers and a level: these are figures read from
+#: the paper's text, not a curve we computed. Only comparable when the loaded model is bert-base.
+CLARK_BERT_BASE = {
+    "cls": {"layers": (2, 3), "level": 0.25, "text": "about a quarter of all attention goes to [CLS] in layers 2-3"},
+    "sep": {"layers": (6, 10), "level": 0.5, "text": "over half of all attention goes to [SEP] in layers 6-10"},
+    "punct": {"layers": (11, 12), "level": 0.5, "text": "over half goes to periods and commas in layers 11-12"},
+}
+
+
+# ============================================================================ small utilities
+
+
+def _np(x, dtype=np.float64) -> np.ndarray:
+    """Tensor or array-like -> numpy array of ``dtype``."""
+    if hasattr(x, "detach"):
+        x = x.detach().cpu().numpy()
+    return np.asarray(x, dtype=dtype)
+
+
+def _check_square(att: np.ndarray, name: str = "attention") -> np.ndarray:
+    if att.ndim < 2 or att.shape[-1] != att.shape[-2]:
+        raise ValueError(f"{name} must end in two equal axes (..., n, n), got shape {att.shape}.")
+    if not np.all(np.isfinite(att)):
+        raise ValueError(f"{name} holds NaN or infinite values; recompute it from the model.")
+    if att.min() < -1e-6:
+        raise ValueError(f"{name} holds negative weights; attention weights are softmax outputs (>= 0).")
+    return att
+
+
+def is_punctuation(token: str) -> bool:
+    """True when a (word-piece) token is made only of punctuation characters, e.g. ``.``, ``,``, ``##!``."""
+    core = token[2:] if token.startswith("##") and len(token) > 2 else token
+    if not core:
+        return False
+    return all(ch in string.punctuation or unicodedata.category(ch).startswith("P") for ch in core)
+
+
+def token_kinds(tokens: Sequence[str], cls_token: str = "[CLS]", sep_token: str = "[SEP]") -> np.ndarray:
+    """(n,) array of kinds, one of ``KINDS``, for the real tokens of one row.
+
+    Args:
+        tokens: the token strings (a Cube's ``tokens[b]``).
+        cls_token / sep_token: the model's special token strings.
+    """
+    if isinstance(tokens, str):
+        raise ValueError("tokens must be a list of token strings (e.g. cube.tokens[0]), not one string.")
+    out = []
+    for t in tokens:
+        if t == cls_token:
+            out.append("cls")
+        elif t == sep_token:
+            out.append("sep")
+        elif is_punctuation(t):
+            out.append("punct")
+        else:
+            out.append("word")
+    return np.array(out, dtype=object)
+
+
+def special_tokens_of(lm) -> tuple[str, str]:
+    """The (cls_token, sep_token) strings of a LoadedModel's tokenizer (BERT's defaults otherwise)."""
+    tok = getattr(lm, "tokenizer", None)
+    return (getattr(tok, "cls_token", None) or "[CLS]", getattr(tok, "sep_token", None) or "[SEP]")
+
+
+def real_positions(attention_mask, b: int) -> np.ndarray:
+    """Indices of the real (non-padding) positions of row ``b`` of a (B,T) attention mask."""
+    mask = _np(attention_mask, np.int64)
+    if not 0 <= b < mask.shape[0]:
+        raise ValueError(f"Example index {b} is out of range: this batch has rows 0 to {mask.shape[0] - 1}.")
+    return np.flatnonzero(mask[b])
+
+
+def example_attention(attentions, attention_mask, b: int) -> np.ndarray:
+    """(L,A,n,n) attention of example ``b`` of a padded batch, padding rows and columns cut away.
+
+    Args:
+        attentions: (L,B,A,T,T) weights, e.g. ``cube.attentions``.
+        attention_mask: (B,T) 1 for real tokens, 0 for padding.
+        b: the example's index in the batch.
+    """
+    if attentions is None:
+        raise ValueError("This cube has no attentions: encode with helpers.encode(lm, texts, attentions=True).")
+    att = attentions
+    if getattr(att, "ndim", 0) != 5:
+        raise ValueError(f"attentions must have shape (L,B,A,T,T), got {tuple(att.shape)}.")
+    keep = real_positions(attention_mask, b)
+    sub = _np(att[:, b])
+    return sub[:, :, keep][:, :, :, keep]
+
+
+def cube_example(cube, b: int) -> tuple[np.ndarray, list[str]]:
+    """(attention (L,A,n,n), tokens) of row ``b`` of a Cube, padding removed."""
+    return example_attention(cube.attentions, cube.attention_mask, b), list(cube.tokens[b])
+
+
+# ============================================================================ what [CLS] reads
+
+
+def cls_rows(att: np.ndarray, query: int = 0) -> np.ndarray:
+    """(L,A,n) the [CLS] row (``query``, default position 0) of every layer and head of one example."""
+    att = _check_square(_np(att))
+    if att.ndim != 4:
+        raise ValueError(f"Expected one example's attention (L,A,n,n), got shape {att.shape}; use example_attention().")
+    return att[:, :, query, :]
+
+
+def row_entropy(rows: np.ndarray) -> np.ndarray:
+    """Entropy in nats of each attention row over the last axis (0 log 0 = 0). Shape: input without last axis."""
+    p = _np(rows)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        terms = np.where(p > 0, -p * np.log(np.where(p > 0, p, 1.0)), 0.0)
+    return terms.sum(-1)
+
+
+def cls_entropy(att: np.ndarray, query: int = 0) -> tuple[np.ndarray, float]:
+    """((L,A) entropy of the [CLS] row, ln n): ln n is the entropy of attending uniformly to all n tokens."""
+    rows = cls_rows(att, query)
+    return row_entropy(rows), math.log(rows.shape[-1])
+
+
+def normalised_cls_entropy(cube) -> np.ndarray:
+    """(L,A) the [CLS] row's entropy divided by ln n, averaged over the cube's sentences (1 = uniform)."""
+    vals = []
+    for b in range(len(cube.tokens)):
+        ent, top = cls_entropy(cube_example(cube, b)[0])
+        vals.append(ent / top if top > 0 else np.zeros_like(ent))
+    return np.mean(vals, axis=0)
+
+
+def kind_masks(kinds: Sequence[str]) -> dict[str, np.ndarray]:
+    """kind -> (n,) float mask of the columns of that kind."""
+    kinds = np.asarray(kinds, dtype=object)
+    return {k: (kinds == k).astype(np.float64) for k in KINDS}
+
+
+def attention_shares(
+    attentions,
+    attention_mask,
+    kinds: Sequence[Sequence[str]],
+    query: str | int = "all",
+) -> dict[str, np.ndarray]:
+    """Per layer and head, the average share of attention that lands on [CLS], [SEP], punctuation and words.
+
+    The average runs over every real query position of every sentence (Clark et al. 2019 average over
+    tokens); padded query rows are never counted, whatever they hold.
+
+    Args:
+        attentions: (L,B,A,T,T) weights (a Cube's ``attentions``).
+        attention_mask: (B,T) 1 for real tokens.
+        kinds: per row, the kinds of its real tokens (``token_kinds(cube.tokens[b])``).
+        query: "all" (every real token's row), "cls" (only position 0), "sep" (only [SEP] rows),
+            or an int position.
+
+    Returns:
+        dict kind -> (L,A) average share; the four kinds add up to 1 for every layer and head.
+    """
+    att = attentions
+    mask = _np(attention_mask)
+    if getattr(att, "ndim", 0) != 5:
+        raise ValueError(f"attentions must have shape (L,B,A,T,T), got {tuple(att.shape)}.")
+    L, B, A, T, _ = att.shape
+    if mask.shape != (B, T):
+        raise ValueError(f"attention_mask has shape {mask.shape}, expected {(B, T)} to match the attentions.")
+    if len(kinds) != B:
+        raise ValueError(f"kinds has {len(kinds)} rows but the batch has {B}: give one kinds list per sentence.")
+    cols = {k: np.zeros((B, T)) for k in KINDS}
+    qmask = np.zeros((B, T))
+    for b in range(B):
+        pos = np.flatnonzero(mask[b])
+        kb = np.asarray(kinds[b], dtype=object)
+        if len(kb) != len(pos):
+            raise ValueError(f"kinds[{b}] has {len(kb)} items but row {b} has {len(pos)} real tokens.")
+        for k in KINDS:
+            cols[k][b, pos] = kb == k
+        if query == "all":
+            qmask[b, pos] = 1.0
+        elif query in ("cls", "sep"):
+            qmask[b, pos[kb == query]] = 1.0
+        elif isinstance(query, (int, np.integer)):
+            if not 0 <= query < len(pos):
+                raise ValueError(f"query position {query} is beyond row {b}'s {len(pos)} real tokens.")
+            qmask[b, pos[query]] = 1.0
+        else:
+            raise ValueError(f"query must be 'all', 'cls', 'sep' or a position, got {query!r}.")
+    count = qmask.sum()
+    if count == 0:
+        raise ValueError("No query rows selected: the batch has no real tokens of that kind.")
+    a = _np(att, np.float32)
+    # zero padded query rows explicitly: a padded row must never count, even if it holds weights
+    a = a * qmask[None, :, None, :, None].astype(np.float32)
+    out = {}
+    for k in KINDS:
+        to_k = np.einsum("lbaqt,bt->la", a, cols[k].astype(np.float32), optimize=True)
+        out[k] = to_k.astype(np.float64) / count
+    return out
+
+
+def cube_shares(cube, lm=None, query: str | int = "all") -> dict[str, np.ndarray]:
+    """attention_shares() for a whole Cube, token kinds taken from its tokens (and lm's special tokens)."""
+    cls_tok, sep_tok = special_tokens_of(lm)
+    kinds = [token_kinds(t, cls_tok, sep_tok) for t in cube.tokens]
+    return attention_shares(cube.attentions, cube.attention_mask, kinds, query)
+
+
+def layer_means(shares: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """kind -> (L,) the heads' average of attention_shares()."""
+    return {k: v.mean(-1) for k, v in shares.items()}
+
+
+def hide_columns(att: np.ndarray, hide: Sequence[bool]) -> tuple[np.ndarray, np.ndarray]:
+    """Remove the ``hide`` columns (e.g. [CLS]/[SEP]) and renormalise every row over what is left.
+
+    Args:
+        att: (..., n, n) attention.
+        hide: (n,) True for the columns to remove.
+
+    Returns:
+        (att (..., n, m) with rows summing to 1 again, or 0 where the row gave all its weight to hidden
+        columns; kept (m,) the indices of the kept columns).
+    """
+    att = _check_square(_np(att))
+    hide = np.asarray(hide, dtype=bool)
+    if hide.shape != (att.shape[-1],):
+        raise ValueError(f"hide must have one flag per token ({att.shape[-1]}), got shape {hide.shape}.")
+    kept = np.flatnonzero(~hide)
+    if len(kept) == 0:
+        raise ValueError("Every column would be hidden: keep at least one token.")
+    sub = att[..., kept]
+    total = sub.sum(-1, keepdims=True)
+    return np.divide(sub, total, out=np.zeros_like(sub), where=total > 0), kept
+
+
+# ============================================================================ rollout and flow
+
+
+def residual_attention(att: np.ndarray, head_axis: bool = True) -> np.ndarray:
+    """(L,n,n) per layer: average the heads, add the identity for the residual path, renormalise the rows.
+
+    Args:
+        att: (L,A,n,n) one example's attention, or (L,n,n) already averaged (``head_axis=False``).
+    """
+    att = _check_square(_np(att))
+    if head_axis:
+        if att.ndim != 4:
+            raise ValueError(f"Expected (L,A,n,n), got shape {att.shape}.")
+        att = att.mean(1)
+    elif att.ndim != 3:
+        raise ValueError(f"Expected (L,n,n), got shape {att.shape}.")
+    mixed = att + np.eye(att.shape[-1])[None]
+    return mixed / mixed.sum(-1, keepdims=True)
+
+
+def rollout(att: np.ndarray, head_axis: bool = True, residual: bool = True) -> np.ndarray:
+    """Attention rollout (Abnar & Zuidema 2020): (L,n,n), entry [l, i, j] = how much of token i after
+    layer l+1 comes from input token j, following every path through the layers.
+
+    R_1 = Â_1 and R_l = Â_l @ R_(l-1), with Â the head-averaged, residual-augmented, row-normalised
+    attention (see residual_attention). Every row of every R_l sums to 1.
+    """
+    if residual:
+        mats = residual_attention(att, head_axis)
+    else:
+        a = _check_square(_np(att))
+        mats = a.mean(1) if head_axis else a
+    out = np.empty_like(mats)
+    acc = mats[0]
+    out[0] = acc
+    for layer in range(1, mats.shape[0]):
+        acc = mats[layer] @ acc
+        out[layer] = acc
+    return out
+
+
+_EPS = 1e-12
+
+
+def max_flow(capacity: np.ndarray, source: int, sink: int) -> tuple[float, np.ndarray]:
+    """Maximum flow from ``source`` to ``sink`` (Dinic's algorithm on a dense capacity matrix).
+
+    Args:
+        capacity: (V,V) non-negative capacities, capacity[u, v] for the edge u -> v.
+        source / sink: node indices.
+
+    Returns:
+        (value, flow): the flow value and the (V,V) flow on each edge.
+    """
+    cap = _np(capacity)
+    if cap.ndim != 2 or cap.shape[0] != cap.shape[1]:
+        raise ValueError(f"capacity must be a square (V,V) matrix, got shape {cap.shape}.")
+    if (cap < 0).any():
+        raise ValueError("capacity holds negative values; capacities must be >= 0.")
+    v = cap.shape[0]
+    if not (0 <= source < v and 0 <= sink < v) or source == sink:
+        raise ValueError(f"source and sink must be two different nodes in 0..{v - 1}, got {source} and {sink}.")
+    res = cap.copy()
+    total = 0.0
+    while True:
+        level = _levels(res, source)
+        if level[sink] < 0:
+            break
+        total += _blocking_flow(res, level, source, sink)
+    return total, np.clip(cap - res, 0.0, None)
+
+
+def _levels(res: np.ndarray, source: int) -> np.ndarray:
+    """BFS distance of every node from ``source`` in the residual graph (-1 if unreachable)."""
+    level = np.full(res.shape[0], -1)
+    level[source] = 0
+    frontier = np.array([source])
+    depth = 0
+    while frontier.size:
+        depth += 1
+        nxt = np.flatnonzero((res[frontier] > _EPS).any(0) & (level < 0))
+        level[nxt] = depth
+        frontier = nxt
+    return level
+
+
+def _blocking_flow(res: np.ndarray, level: np.ndarray, source: int, sink: int) -> float:
+    """Push a blocking flow along the level graph (current-arc DFS); updates ``res`` in place."""
+    stop = level[sink]
+    useful = (level >= 0) & (level < stop)
+    adj: dict[int, list[int]] = {}
+    for u in np.flatnonzero(useful):
+        nb = np.flatnonzero((res[u] > _EPS) & (level == level[u] + 1))
+        adj[int(u)] = nb.tolist()
+    ptr = dict.fromkeys(adj, 0)
+    pushed = 0.0
+    path = [source]
+    while True:
+        u = path[-1]
+        if u == sink:
+            b = min(res[path[i], path[i + 1]] for i in range(len(path) - 1))
+            for i in range(len(path) - 1):
+                res[path[i], path[i + 1]] -= b
+                res[path[i + 1], path[i]] += b
+            pushed += b
+            path = [source]
+            continue
+        nbrs = adj.get(u, ())
+        p = ptr.get(u, 0)
+        while p < len(nbrs) and res[u, nbrs[p]] <= _EPS:
+            p += 1
+        ptr[u] = p
+        if p < len(nbrs):
+            path.append(nbrs[p])
+            continue
+        if u == source:
+            return pushed
+        path.pop()  # dead end: never try u again in this phase
+        ptr[path[-1]] += 1
+
+
+def layer_graph(mats: np.ndarray, top: int | None = None) -> np.ndarray:
+    """(V,V) capacities of the layer graph: node k*n + i is token i after layer k (k=0: the inputs).
+
+    An edge runs from (k, i) down to (k-1, j) with capacity mats[k-1][i, j], for k = 1..top.
+    """
+    n_layers, n, _ = mats.shape
+    top = n_layers if top is None else top
+    if not 1 <= top <= n_layers:
+        raise ValueError(f"layer must be between 1 and {n_layers}, got {top}.")
+    cap = np.zeros(((top + 1) * n, (top + 1) * n))
+    for k in range(1, top + 1):
+        cap[k * n : (k + 1) * n, (k - 1) * n : k * n] = mats[k - 1]
+    return cap
+
+
+def attention_flow(
+    att: np.ndarray, layer: int | None = None, query: int = 0, head_axis: bool = True, residual: bool = True
+) -> np.ndarray:
+    """Attention flow (Abnar & Zuidema 2020): (n,) max-flow from token ``query`` after ``layer`` to each input.
+
+    The layer graph's capacities are the residual-augmented attention (as in rollout). Each value is at
+    most 1, the total mass of one rollout row, and at least the rollout value (rollout is one feasible flow).
+
+    Args:
+        att: (L,A,n,n) one example's attention (or (L,n,n) with ``head_axis=False``).
+        layer: 1-based top layer (default: the last).
+        query: the token whose inputs are traced (0 = [CLS]).
+    """
+    if residual:
+        mats = residual_attention(att, head_axis)
+    else:
+        a = _check_square(_np(att))
+        mats = a.mean(1) if head_axis else a
+    n_layers, n, _ = mats.shape
+    top = n_layers if layer is None else int(layer)
+    if not 0 <= query < n:
+        raise ValueError(f"query {query} is out of range 0..{n - 1}.")
+    cap = layer_graph(mats, top)
+    # nodes below the top that the source cannot reach do not matter; the top row's other tokens neither
+    source = top * n + query
+    keep = np.r_[np.arange(top * n), source]
+    sub = cap[np.ix_(keep, keep)]
+    src = len(keep) - 1
+    return np.array([max_flow(sub, src, j)[0] for j in range(n)])
+
+
+class FlowCache:
+    """attention_flow() per layer for one example, computed once per layer (for a layer slider)."""
+
+    def __init__(self, att: np.ndarray, query: int = 0):
+        self.att = _check_square(_np(att))
+        self.query = query
+        self._store: dict[int, np.ndarray] = {}
+
+    def __call__(self, layer: int) -> np.ndarray:
+        """(n,) flow into ``query`` after ``layer`` (1-based)."""
+        if layer not in self._store:
+            self._store[layer] = attention_flow(self.att, layer, self.query)
+        return self._store[layer]
+
+
+# ============================================================================ attribution and rank correlation
+
+
+def rank(values: Sequence[float]) -> np.ndarray:
+    """Ranks 1..n with ties given their average rank."""
+    x = np.asarray(values, dtype=np.float64)
+    order = np.argsort(x, kind="mergesort")
+    ranks = np.empty(len(x))
+    ranks[order] = np.arange(1, len(x) + 1)
+    for v in np.unique(x):
+        tie = x == v
+        if tie.sum() > 1:
+            ranks[tie] = ranks[tie].mean()
+    return ranks
+
+
+def spearman(a: Sequence[float], b: Sequence[float]) -> float:
+    """Spearman rank correlation (Pearson correlation of the ranks); NaN when either side is constant."""
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    if a.shape != b.shape or a.ndim != 1:
+        raise ValueError(f"spearman needs two 1-D sequences of the same length, got {a.shape} and {b.shape}.")
+    if len(a) < 3:
+        raise ValueError("spearman needs at least 3 values per side.")
+    ra, rb = rank(a) - (len(a) + 1) / 2, rank(b) - (len(b) + 1) / 2
+    den = math.sqrt(float((ra**2).sum() * (rb**2).sum()))
+    return float((ra * rb).sum() / den) if den > 0 else float("nan")
+
+
+@dataclass
+class ClsClassifier:
+    """A logistic regression on the last layer's [CLS] vector; ``score(X)`` is its decision value (logit)."""
+
+    model: object
+    label_names: list[str]
+    train_accuracy: float
+    test_accuracy: float | None = None
+
+    def score(self, cls_vec: np.ndarray) -> np.ndarray:
+        """(B,H) [CLS] vectors -> (B,) logit for the second label."""
+        return self.model.decision_function(_np(cls_vec))
+
+
+def fit_cls_classifier(lm, texts: Sequence[str], labels, test_texts=None, test_labels=None, C: float = 1.0):
+    """Train a logistic regression on the last layer's [CLS] vectors of ``texts`` (helpers.embed, pooling cls)."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from .cube import embed
+
+    y = np.asarray(labels)
+    if len(np.unique(y)) < 2:
+        raise ValueError("labels hold a single class: a classifier needs at least two.")
+    x = embed(lm, list(texts), pooling="cls")
+    clf = make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=2000)).fit(x, y)
+    out = ClsClassifier(clf, [str(v) for v in np.unique(y)], float((clf.predict(x) == y).mean()))
+    if test_texts is not None:
+        xt = embed(lm, list(test_texts), pooling="cls")
+        out.test_accuracy = float((clf.predict(xt) == np.asarray(test_labels)).mean())
+    return out
+
+
+def blank_out_attribution(lm, text: str, score: Callable[[np.ndarray], np.ndarray], pair: str | None = None):
+    """How much the classifier's score on [CLS] drops when each token is blanked out.
+
+    A token is blanked by setting its attention-mask entry to 0, so no other token can read it while
+    every other position keeps its place. [CLS] itself is never blanked (its vector is what is scored).
+
+    Args:
+        lm: a LoadedModel.
+        text (and optional pair): one input.
+        score: (B,H) last-layer [CLS] vectors -> (B,) scores, e.g. ClsClassifier.score.
+
+    Returns:
+        (n,) score(full input) - score(input without token i); 0 at position 0.
+    """
+    import torch
+
+    from .cube import tokenize
+
+    rows, _ = tokenize(lm, [text], None if pair is None else [pair])
+    ids = torch.tensor(rows[0]["input_ids"])
+    types = torch.tensor(rows[0]["token_type_ids"])
+    n = len(ids)
+    mask = torch.ones((n, n), dtype=torch.long)  # row 0: full input; row i: token i blanked
+    mask[torch.arange(1, n), torch.arange(1, n)] = 0
+    inputs = {"input_ids": ids.repeat(n, 1), "attention_mask": mask}
+    if "token_type_ids" in lm.tokenizer.model_input_names:
+        inputs["token_type_ids"] = types.repeat(n, 1)
+    inputs = {k: v.to(lm.device) for k, v in inputs.items()}
+    with torch.inference_mode():
+        out = lm.encoder(**inputs, return_dict=True)
+    cls_vec = out.last_hidden_state[:, 0].float().cpu().numpy()
+    s = np.asarray(score(cls_vec), dtype=np.float64)
+    attr = s[0] - s
+    attr[0] = 0.0
+    return attr
+
+
+def explanation_scores(att: np.ndarray, layer: int | None = None, flow: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """(n,) scores of every input token for [CLS] after ``layer`` (default last): raw attention, rollout, flow.
+
+    raw: the head-averaged [CLS] row of that layer; rollout: row 0 of the rollout; flow: attention_flow
+    (pass a precomputed one to skip the max-flow).
+    """
+    att = _check_square(_np(att))
+    top = att.shape[0] if layer is None else int(layer)
+    return {
+        "raw attention": att[top - 1].mean(0)[0],
+        "rollout": rollout(att)[top - 1][0],
+        "flow": attention_flow(att, top) if flow is None else np.asarray(flow),
+    }
+
+
+def rank_agreement(scores: dict[str, np.ndarray], attribution: np.ndarray, kinds: Sequence[str]) -> dict[str, float]:
+    """Spearman correlation of each score with |attribution| over the word and punctuation tokens only."""
+    kinds = np.asarray(kinds, dtype=object)
+    sel = np.isin(kinds, ["word", "punct"])
+    if sel.sum() < 3:
+        raise ValueError("Need at least 3 non-special tokens to rank; use a longer sentence.")
+    target = np.abs(np.asarray(attribution))[sel]
+    return {name: spearman(v[sel], target) for name, v in scores.items()}
+
+
+# ============================================================================ the "no-op" check: value norms
+
+
+def value_norms(lm, cube) -> np.ndarray:
+    """(L,B,A,T) size of what each token would contribute through each head: ||W_O^h (W_V^h x + b_V^h)||.
+
+    Kobayashi et al. (2020) weigh attention by these norms: a token with a large weight but a tiny
+    transformed value adds almost nothing, which is one way to test the "no-op" reading. Zero at padding.
+    """
+    import torch
+
+    if cube.hidden_states is None:
+        raise ValueError("value_norms needs hidden states: encode with hidden_states=True.")
+    layers = getattr(getattr(lm.encoder, "encoder", None), "layer", None)
+    if layers is None:
+        raise ValueError("value_norms works for BERT-style encoders (encoder.layer[i].attention.self/output).")
+    heads = lm.num_heads
+    out = []
+    with torch.inference_mode():
+        for i, block in enumerate(layers):
+            x = cube.hidden_states[i].to(lm.device)
+            v = block.attention.self.value(x)  # (B,T,H)
+            b_, t_, h_ = v.shape
+            v = v.view(b_, t_, heads, h_ // heads)
+            w = block.attention.output.dense.weight.view(h_, heads, h_ // heads)  # (H_out, A, d)
+            fx = torch.einsum("btad,oad->btao", v, w)
+            out.append(fx.norm(dim=-1).float().cpu() * cube.attention_mask[:, :, None].float())
+    return torch.stack(out).permute(0, 1, 3, 2).numpy()
+
+
+def norm_weighted_shares(attentions, norms: np.ndarray, attention_mask, kinds) -> dict[str, np.ndarray]:
+    """attention_shares() of alpha_qt * ||f(x_t)|| renormalised per row: where the heads' *output* comes from."""
+    a = _np(attentions, np.float32) * norms[:, :, :, None, :].astype(np.float32)
+    total = a.sum(-1, keepdims=True)
+    a = np.divide(a, total, out=np.zeros_like(a), where=total > 0)
+    return attention_shares(a, attention_mask, kinds)
+
+
+# ============================================================================ drawing (Figures, never shown here)
+
+
+def _figure(width: float, height: float):
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=(width, height), layout="constrained")
+
+
+def draw_attention_map(att: np.ndarray, rows: Sequence[str], cols: Sequence[str] | None = None, title: str = ""):
+    """Heatmap of one (q,k) attention matrix: rows are the reading tokens, columns the tokens read."""
+    att = _np(att)
+    cols = rows if cols is None else cols
+    size = 2.5 + 0.16 * max(len(rows), len(cols))
+    fig = _figure(size, size)
+    ax = fig.add_subplot()
+    from matplotlib.colors import PowerNorm
+
+    # one fixed scale for every map (0 to 1; the square-root stretch makes small weights visible)
+    im = ax.imshow(att, cmap="Blues", norm=PowerNorm(0.5, vmin=0.0, vmax=1.0), aspect="auto")
+    ax.set_xticks(range(len(cols)), cols, rotation=90, fontsize=7)
+    ax.set_yticks(range(len(rows)), rows, fontsize=7)
+    ax.set_xlabel("read from (key)")
+    ax.set_ylabel("reading token (query)")
+    ax.set_title(title, fontsize=9)
+    fig.colorbar(im, ax=ax, shrink=0.6)
+    return fig
+
+
+def draw_cls_rows(rows: np.ndarray, tokens: Sequence[str], title: str = "What [CLS] reads, per layer and head"):
+    """(L,A,n) [CLS] rows as one image: a band of A heads per layer, one column per token."""
+    rows = _np(rows)
+    n_layers, n_heads, n = rows.shape
+    fig = _figure(2.5 + 0.2 * n, 1.5 + 0.06 * n_layers * n_heads)
+    ax = fig.add_subplot()
+    im = ax.imshow(rows.reshape(n_layers * n_heads, n), cmap="Blues", vmin=0, vmax=1, aspect="auto")
+    for layer in range(1, n_layers):
+        ax.axhline(layer * n_heads - 0.5, color="black", lw=0.6)
+    ax.set_yticks([(layer + 0.5) * n_heads - 0.5 for layer in range(n_layers)], [f"layer {layer + 1}" for layer in range(n_layers)], fontsize=7)
+    ax.set_xticks(range(n), tokens, rotation=90, fontsize=7)
+    ax.set_title(title + f" ({n_heads} heads per band)", fontsize=9)
+    fig.colorbar(im, ax=ax, shrink=0.6, label="attention weight")
+    return fig
+
+
+def draw_entropy(norm_entropy: np.ndarray, title: str = "Entropy of the [CLS] row / ln n"):
+    """(L,A) normalised entropies: one dot per head, the layer mean as a line; 1 = uniform, 0 = one token."""
+    ent = _np(norm_entropy)
+    n_layers, n_heads = ent.shape
+    fig = _figure(6, 3.2)
+    ax = fig.add_subplot()
+    x = np.arange(1, n_layers + 1)
+    ax.scatter(np.repeat(x, n_heads), ent.ravel(), s=12, alpha=0.5, color="tab:purple", label="one head")
+    ax.plot(x, ent.mean(1), color="black", marker="o", label="layer mean")
+    ax.axhline(1.0, ls="--", color="gray", lw=1, label="uniform (ln n)")
+    ax.set_xticks(x)
+    ax.set_ylim(0, 1.05)
+    ax.set_xlabel("layer")
+    ax.set_ylabel("entropy / ln n")
+    ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=7, loc="lower left")
+    return fig
+
+
+def draw_shares(shares: dict[str, np.ndarray], title: str = "", reference: dict | None = None, kinds=("cls", "sep", "punct")):
+    """Per layer, the share of attention landing on each kind: heads as dots, the layer mean as a line.
+
+    ``reference`` (e.g. CLARK_BERT_BASE) adds the published bert-base levels as dashed segments.
+    """
+    fig = _figure(6.5, 3.4)
+    ax = fig.add_subplot()
+    for k in kinds:
+        s = _np(shares[k])
+        n_layers, n_heads = s.shape
+        x = np.arange(1, n_layers + 1)
+        ax.scatter(np.repeat(x, n_heads) + (KINDS.index(k) - 1) * 0.08, s.ravel(), s=8, alpha=0.35, color=KIND_COLORS[k])
+        ax.plot(x, s.mean(1), marker="o", color=KIND_COLORS[k], label=f"to {KIND_LABELS[k]} (this model)")
+        if reference and k in reference:
+            lo, hi = reference[k]["layers"]
+            ax.plot([lo - 0.3, hi + 0.3], [reference[k]["level"]] * 2, ls="--", lw=2.5, color=KIND_COLORS[k],
+                    alpha=0.6, label=f"Clark et al. bert-base: {reference[k]['text']}")
+        ax.set_xticks(x)
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("layer")
+    ax.set_ylabel("average share of attention")
+    ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=6.5, loc="upper left")
+    return fig
+
+
+def draw_kind_bars(shares: dict[str, np.ndarray], title: str = "Where [CLS]'s attention goes"):
+    """Stacked bars per layer of the heads' mean share to each kind (e.g. attention_shares(query='cls'))."""
+    means = layer_means(shares)
+    n_layers = len(next(iter(means.values())))
+    fig = _figure(6, 3.2)
+    ax = fig.add_subplot()
+    x = np.arange(1, n_layers + 1)
+    bottom = np.zeros(n_layers)
+    for k in KINDS:
+        ax.bar(x, means[k], bottom=bottom, color=KIND_COLORS[k], label=KIND_LABELS[k])
+        bottom += means[k]
+    ax.set_xticks(x)
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("layer")
+    ax.set_ylabel("share of attention")
+    ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    return fig
+
+
+def draw_scores(tokens: Sequence[str], scores: dict[str, np.ndarray], title: str = ""):
+    """Grouped bars, one group per token: each score normalised to sum 1 over the tokens."""
+    fig = _figure(3 + 0.3 * len(tokens), 3.2)
+    ax = fig.add_subplot()
+    x = np.arange(len(tokens))
+    width = 0.8 / max(len(scores), 1)
+    for i, (name, v) in enumerate(scores.items()):
+        v = np.abs(np.asarray(v, float))
+        total = v.sum()
+        ax.bar(x + (i - (len(scores) - 1) / 2) * width, v / total if total > 0 else v, width, label=name)
+    ax.set_xticks(x, tokens, rotation=90, fontsize=7)
+    ax.set_ylabel("share (each method sums to 1)")
+    ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=7)
+    return fig
+
+
+def figure_png(fig, dpi: int = 80) -> bytes:
+    """PNG bytes of a Figure (what the explorers show in an ipywidgets Image)."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi)
+    return buf.getvalue()
+
+
+def save_figure(fig, name: str, folder=None, formats: Sequence[str] = ("png", "svg")) -> list[str]:
+    """Save ``fig`` as ``name.png``/``name.svg`` in ``folder`` (default .cache/figures); returns the paths."""
+    from pathlib import Path
+
+    from . import config
+
+    folder = Path(folder) if folder is not None else config.CACHE_DIR / "figures"
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for fmt in formats:
+        path = folder / f"{name}.{fmt}"
+        fig.savefig(path, format=fmt, dpi=150)
+        paths.append(str(path))
+    return paths
+
+
+# ============================================================================ explorers
+
+
+@dataclass
+class MapView:
+    """What the attention explorer shows for one choice of example, layer and head."""
+
+    matrix: np.ndarray  # (n, m) after hiding
+    rows: list[str]
+    cols: list[str]
+    title: str
+
+
+def attention_view(att: np.ndarray, tokens: Sequence[str], layer: int, head: int | None, hide_special: bool,
+                   cls_token: str = "[CLS]", sep_token: str = "[SEP]") -> MapView:
+    """The matrix one explorer state shows: layer (1-based), head (0-based; None = mean of heads)."""
+    att = _np(att)
+    n_layers, n_heads = att.shape[:2]
+    if not 1 <= layer <= n_layers:
+        raise ValueError(f"layer must be 1..{n_layers}, got {layer}.")
+    if head is not None and not 0 <= head < n_heads:
+        raise ValueError(f"head must be 0..{n_heads - 1} (or None for the mean), got {head}.")
+    m = att[layer - 1].mean(0) if head is None else att[layer - 1, head]
+    cols = list(tokens)
+    if hide_special:
+        kinds = token_kinds(tokens, cls_token, sep_token)
+        m, kept = hide_columns(m, np.isin(kinds, ["cls", "sep"]))
+        cols = [tokens[i] for i in kept]
+    who = "mean of heads" if head is None else f"head {head}"
+    extra = ", [CLS]/[SEP] columns hidden, rows renormalised" if hide_special else ""
+    return MapView(m, list(tokens), cols, f"layer {layer}, {who}{extra}")
+
+
+class Blitter:
+    """Fast redraws of a Figure whose only changing parts are a few artists (slider callbacks).
+
+    The static parts (axes, tick labels, colour bar) are drawn once; each ``png()`` restores them,
+    draws the ``animated`` artists on top and encodes the pixels (Agg + Pillow), about 10-30 ms.
+    """
+
+    def __init__(self, fig, animated: Sequence, dpi: int = 80):
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+        self.fig = fig
+        self.fig.set_dpi(dpi)
+        self.canvas = FigureCanvasAgg(fig)
+        self.animated = list(animated)
+        for artist in self.animated:
+            artist.set_animated(True)
+        self.canvas.draw()
+        self.fig.set_layout_engine("none")  # freeze the layout found by the first draw
+        self.background = self.canvas.copy_from_bbox(fig.bbox)
+
+    def png(self) -> bytes:
+        """PNG bytes of the figure with the animated artists in their current state."""
+        from PIL import Image
+
+        self.canvas.restore_region(self.background)
+        for artist in self.animated:
+            self.fig.draw_artist(artist)
+        buf = io.BytesIO()
+        Image.fromarray(np.asarray(self.canvas.buffer_rgba())[..., :3]).save(buf, format="png", compress_level=1)
+        return buf.getvalue()
+
+
+class _MapRenderer:
+    """The attention explorer's picture: one blitted heatmap per token layout, kept for reuse."""
+
+    def __init__(self, keep: int = 16):
+        self.cache: dict = {}
+        self.keep = keep
+
+    def render(self, view: MapView) -> bytes:
+        key = (tuple(view.rows), tuple(view.cols))
+        if key not in self.cache:
+            if len(self.cache) >= self.keep:
+                self.cache.pop(next(iter(self.cache)))
+            fig = draw_attention_map(view.matrix, view.rows, view.cols, view.title)
+            ax = fig.axes[0]
+            self.cache[key] = (ax, ax.images[0], Blitter(fig, [ax.images[0], ax.title]))
+        ax, im, blit = self.cache[key]
+        im.set_data(view.matrix)
+        ax.title.set_text(view.title)
+        return blit.png()
+
+
+def _example_options(cubes) -> list[tuple[str, tuple[int, int]]]:
+    opts = []
+    for c, cube in enumerate(cubes):
+        for b in range(len(cube.tokens)):
+            text = cube.texts[b] if cube.pairs is None else f"{cube.texts[b]} || {cube.pairs[b]}"
+            label = f"{len(opts)}: {text[:60]}{'...' if len(text) > 60 else ''} ({len(cube.tokens[b])} tokens)"
+            opts.append((label, (c, b)))
+    return opts
+
+
+def build_attention_explorer(cubes, lm=None, save_folder=None):
+    """Attention map explorer: sentence chooser, layer and head sliders, mean-of-heads and hide-[CLS]/[SEP] toggles.
+
+    Args:
+        cubes: one Cube or a list of them (e.g. single sentences and sentence pairs); every row of every
+            cube is an example (its index in the padded batch), drawn without padding.
+        lm: the LoadedModel (for its [CLS]/[SEP] strings), optional.
+        save_folder: where the save button writes PNG and SVG (default .cache/figures).
+
+    Returns:
+        a VBox; ``.controls`` holds the widgets by name, ``.view()`` the current MapView, ``.figure()`` the Figure.
+    """
+    import ipywidgets as w
+
+    cubes = [cubes] if not isinstance(cubes, (list, tuple)) else list(cubes)
+    if not cubes or any(c.attentions is None for c in cubes):
+        raise ValueError("Give cubes encoded with attentions=True.")
+    cls_tok, sep_tok = special_tokens_of(lm)
+    n_layers, _, n_heads = cubes[0].attentions.shape[:3]
+    examples = {}
+
+    def example(key):
+        if key not in examples:
+            examples[key] = cube_example(cubes[key[0]], key[1])
+        return examples[key]
+
+    chooser = w.Dropdown(options=_example_options(cubes), description="example", layout=w.Layout(width="95%"))
+    layer = w.IntSlider(value=1, min=1, max=n_layers, description="layer", continuous_update=False)
+    head = w.IntSlider(value=0, min=0, max=n_heads - 1, description="head", continuous_update=False)
+    mean = w.Checkbox(value=False, description="mean of heads")
+    hide = w.Checkbox(value=False, description="hide [CLS]/[SEP] columns")
+    save = w.Button(description="save PNG + SVG")
+    status = w.Label("")
+    image = w.Image(format="png")
+    renderer = _MapRenderer()
+
+    def view() -> MapView:
+        att, tokens = example(chooser.value)
+        return attention_view(att, tokens, layer.value, None if mean.value else head.value, hide.value, cls_tok, sep_tok)
+
+    def redraw(_=None):
+        head.disabled = mean.value
+        try:
+            image.value = renderer.render(view())
+            status.value = ""
+        except ValueError as exc:  # shown, never raised into the event loop
+            status.value = f"error: {exc}"
+
+    def on_save(_):
+        v = view()
+        name = f"attention_{chooser.index}_L{layer.value}_{'mean' if mean.value else 'H' + str(head.value)}"
+        fig = draw_attention_map(v.matrix, v.rows, v.cols, v.title)
+        status.value = "saved: " + ", ".join(save_figure(fig, name, save_folder))
+
+    for control in (chooser, layer, head, mean, hide):
+        control.observe(redraw, names="value")
+    save.on_click(on_save)
+    redraw()
+    box = w.VBox([chooser, w.HBox([layer, head]), w.HBox([mean, hide, save]), status, image])
+    box.controls = {"example": chooser, "layer": layer, "head": head, "mean": mean, "hide": hide, "save": save,
+                    "image": image, "status": status}
+    box.view = view
+    box.figure = lambda: draw_attention_map(view().matrix, view().rows, view().cols, view().title)
+    return box
+
+
+def _shares_of(scores: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    out = {}
+    for name, v in scores.items():
+        v = np.abs(np.asarray(v, float))
+        out[name] = v / v.sum() if v.sum() > 0 else v
+    return out
+
+
+def build_flow_explorer(att: np.ndarray, tokens: Sequence[str], attribution: np.ndarray | None = None,
+                        cls_token: str = "[CLS]", sep_token: str = "[SEP]", precompute: bool = True):
+    """Layer slider over raw attention, rollout and flow into [CLS] (flow computed once per layer, cached).
+
+    Args:
+        att: (L,A,n,n) one example's attention.
+        tokens: its n tokens.
+        attribution: optional (n,) blank-out attribution, drawn as |attribution| and ranked against.
+        precompute: compute the flow of every layer now (slider moves then only redraw).
+
+    Returns:
+        a VBox; ``.controls`` holds the widgets, ``.scores(layer)`` the data drawn, ``.flow`` the FlowCache.
+    """
+    import ipywidgets as w
+
+    att = _check_square(_np(att))
+    tokens = list(tokens)
+    if att.ndim != 4 or att.shape[-1] != len(tokens):
+        raise ValueError(f"att must be (L,A,n,n) with n = len(tokens) = {len(tokens)}, got shape {att.shape}.")
+    kinds = token_kinds(tokens, cls_token, sep_token)
+    roll = rollout(att)
+    flow = FlowCache(att)
+    n_layers = att.shape[0]
+
+    def scores(top: int) -> dict[str, np.ndarray]:
+        if not 1 <= top <= n_layers:
+            raise ValueError(f"layer must be 1..{n_layers}, got {top}.")
+        out = {"raw attention": att[top - 1].mean(0)[0], "rollout": roll[top - 1][0], "flow": flow(top)}
+        if attribution is not None:
+            out["|blank-out|"] = np.abs(np.asarray(attribution, float))
+        return out
+
+    tops = range(1, n_layers + 1) if precompute else [n_layers]
+    ymax = max(v.max() for top in tops for v in _shares_of(scores(top)).values()) * 1.05
+    layer = w.IntSlider(value=n_layers, min=1, max=n_layers, description="layer", continuous_update=False)
+    status = w.Label("")
+    image = w.Image(format="png")
+    fig = draw_scores(tokens, scores(n_layers), "")
+    ax = fig.axes[0]
+    ax.set_ylim(0, max(ymax, 1e-6))
+    bars = dict(zip(scores(n_layers), ax.containers))
+    blit = Blitter(fig, [rect for c in ax.containers for rect in c] + [ax.title])
+
+    def redraw(_=None):
+        s = scores(layer.value)
+        for name, h in _shares_of(s).items():
+            for rect, value in zip(bars[name], h):
+                rect.set_height(min(value, ax.get_ylim()[1]))
+        ax.title.set_text(f"What flows into [CLS] after layer {layer.value} (each method sums to 1)")
+        if attribution is not None:
+            rho = rank_agreement({k: v for k, v in s.items() if k != "|blank-out|"}, attribution, kinds)
+            status.value = "Spearman with |blank-out| (words only): " + ", ".join(f"{k} {v:+.2f}" for k, v in rho.items())
+        image.value = blit.png()
+
+    layer.observe(redraw, names="value")
+    redraw()
+    box = w.VBox([layer, status, image])
+    box.controls = {"layer": layer, "image": image, "status": status}
+    box.scores = scores
+    box.flow = flow
+    box.figure = lambda: draw_scores(tokens, scores(layer.value), f"What flows into [CLS] after layer {layer.value}")
+    return box
+
+
+# ============================================================================ exercise checks
+
+
+@dataclass
+class Check:
+    """The verdict of a check function: ok is True, False or None (not answered yet)."""
+
+    ok: bool | None
+    message: str
+    details: dict = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        return self.message
+
+    def _repr_markdown_(self) -> str:
+        mark = {True: "✅", False: "❌", None: "⏳"}[self.ok]
+        return f"{mark} {self.message}"
+
+
+def _unanswered(answer) -> bool:
+    return answer is None or answer is Ellipsis
+
+
+def check_peak_layer(answer, shares: dict[str, np.ndarray], kind: str = "sep") -> Check:
+    """Is ``answer`` the 1-based layer whose heads, on average, give ``kind`` the largest share?"""
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}, got {kind!r}.")
+    means = layer_means(shares)[kind]
+    best = int(np.argmax(means)) + 1
+    label = KIND_LABELS[kind]
+    if _unanswered(answer):
+        return Check(None, f"Not answered yet: put the layer number (1 to {len(means)}) in the cell above.")
+    try:
+        guess = int(answer)
+    except (TypeError, ValueError):
+        return Check(False, f"{answer!r} is not a layer number: give an integer from 1 to {len(means)}.")
+    if guess != answer:
+        return Check(False, f"{answer!r} is not a whole layer number: give an integer from 1 to {len(means)}.")
+    if not 1 <= guess <= len(means):
+        return Check(False, f"Layer {guess} does not exist: this model has layers 1 to {len(means)}.")
+    if guess == best:
+        return Check(True, f"Right: layer {best} gives {label} {means[best - 1]:.0%} of all attention, the most of any layer.",
+                     {"best": best})
+    return Check(False, f"Not quite: layer {guess} gives {label} {means[guess - 1]:.0%}; another layer gives more. "
+                        "Read the line for that kind in the figure above and find its highest point.", {"best": best})
+
+
+#: The matrices of the hand rollout exercise: two layers, two tokens ([CLS], "good"), heads already averaged.
+EXERCISE_LAYERS = np.array([[[0.0, 1.0], [0.0, 1.0]], [[0.5, 0.5], [1.0, 0.0]]])
+
+
+def check_rollout_answer(answer) -> Check:
+    """Is ``answer`` the [CLS] row of the rollout of EXERCISE_LAYERS after layer 2 (two numbers)?"""
+    truth = rollout(EXERCISE_LAYERS, head_axis=False)[-1][0]
+    if _unanswered(answer):
+        return Check(None, "Not answered yet: write the two numbers [to [CLS], to 'good'] in the cell above.")
+    try:
+        guess = np.asarray(answer, dtype=float).ravel()
+    except (TypeError, ValueError):
+        return Check(False, f"{answer!r} is not two numbers: write a list like [0.1, 0.9].")
+    if guess.shape != (2,):
+        return Check(False, f"Give exactly two numbers (how much of [CLS] comes from [CLS] and from 'good'), got {guess.size}.")
+    if np.allclose(guess, truth, atol=0.01):
+        return Check(True, f"Right: {truth.round(4).tolist()}. The residual keeps part of [CLS] in place at every layer.")
+    hints = []
+    no_residual = rollout(EXERCISE_LAYERS, head_axis=False, residual=False)[-1][0]
+    wrong_order = (residual_attention(EXERCISE_LAYERS, False)[0] @ residual_attention(EXERCISE_LAYERS, False)[1])[0]
+    if np.allclose(guess, no_residual, atol=0.01):
+        hints.append("you multiplied the raw attention: first add the identity (the residual) and renormalise each row")
+    elif np.allclose(guess, wrong_order, atol=0.01):
+        hints.append("the order is reversed: the later layer goes on the left, R = Â2 @ Â1")
+    elif not np.isclose(guess.sum(), 1.0, atol=0.01):
+        hints.append(f"your numbers sum to {guess.sum():.3f}, but a rollout row always sums to 1")
+    else:
+        hints.append("compute Â = (A + I) / 2 for each layer, then Â2 @ Â1, and read row 0")
+    return Check(False, "Not quite: " + "; ".join(hints) + ".")

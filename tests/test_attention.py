@@ -1,0 +1,364 @@
+"""Tests for helpers.attention: the statistics, rollout and flow notebook 03 teaches, its explorers and checks."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from helpers import attention as at
+from helpers import encode
+
+SENTENCES = ["a good film.", "the plot was long, boring and bad!", "i love it"]
+
+
+@pytest.fixture(scope="module")
+def cube(tiny):
+    return encode(tiny, SENTENCES)
+
+
+def random_attention(layers=3, heads=2, n=5, seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.dirichlet(np.ones(n) * 0.5, size=(layers, heads, n))
+
+
+# ----------------------------------------------------------------------------- rows sum to 1
+
+
+def test_cube_rows_sum_to_one_and_padding_rows_are_zero(cube):
+    att = cube.attentions.numpy()
+    mask = cube.attention_mask.numpy().astype(bool)
+    sums = att.sum(-1)  # (L,B,A,T)
+    assert np.allclose(sums.transpose(1, 3, 0, 2)[mask], 1.0, atol=1e-5)
+    assert np.all(sums.transpose(1, 3, 0, 2)[~mask] == 0)
+    assert (~mask).any(), "the test batch must contain padding"
+
+
+def test_example_attention_cuts_padding_and_keeps_rows_stochastic(cube):
+    for b in range(len(SENTENCES)):
+        ex, tokens = at.cube_example(cube, b)
+        n = len(tokens)
+        assert ex.shape == (cube.attentions.shape[0], cube.attentions.shape[2], n, n)
+        assert np.allclose(ex.sum(-1), 1.0, atol=1e-5)
+        assert tokens[0] == "[CLS]" and tokens[-1] == "[SEP]"
+
+
+def test_rollout_and_residual_rows_sum_to_one():
+    att = random_attention()
+    assert np.allclose(at.residual_attention(att).sum(-1), 1.0)
+    assert np.allclose(at.rollout(att).sum(-1), 1.0)
+
+
+# ----------------------------------------------------------------------------- rollout by hand
+
+
+def test_rollout_equals_a_hand_computation_on_three_tokens():
+    # two layers, two heads, three tokens
+    h1 = np.array([[1.0, 0, 0], [0.5, 0.5, 0], [0, 0, 1.0]])
+    h2 = np.array([[0, 1.0, 0], [0.5, 0.5, 0], [0, 0, 1.0]])
+    layer1 = np.stack([h1, h2])  # mean: [[.5,.5,0],[.5,.5,0],[0,0,1]]
+    layer2 = np.stack([np.full((3, 3), 1 / 3), np.full((3, 3), 1 / 3)])
+    att = np.stack([layer1, layer2])
+    # by hand: A_hat = (mean + I) / 2
+    a1 = np.array([[0.75, 0.25, 0], [0.25, 0.75, 0], [0, 0, 1.0]])
+    a2 = np.array([[2 / 3, 1 / 6, 1 / 6], [1 / 6, 2 / 3, 1 / 6], [1 / 6, 1 / 6, 2 / 3]])
+    expected_cls = np.array([2 / 3 * 0.75 + 1 / 6 * 0.25, 2 / 3 * 0.25 + 1 / 6 * 0.75, 1 / 6])
+    got = at.rollout(att)
+    assert np.allclose(got[0], a1)
+    assert np.allclose(got[1], a2 @ a1)
+    assert np.allclose(got[1][0], expected_cls)
+    assert np.allclose(expected_cls, [13 / 24, 7 / 24, 1 / 6])
+
+
+def test_rollout_without_residual_is_the_plain_product():
+    att = random_attention(layers=2, heads=1, n=4)
+    plain = at.rollout(att, residual=False)
+    assert np.allclose(plain[1], att[1, 0] @ att[0, 0])
+
+
+# ----------------------------------------------------------------------------- max-flow and attention flow
+
+
+def test_max_flow_agrees_with_networkx_on_random_graphs():
+    nx = pytest.importorskip("networkx")
+    rng = np.random.default_rng(1)
+    for trial in range(6):
+        v = 8
+        cap = rng.random((v, v)) * (rng.random((v, v)) < 0.4)
+        np.fill_diagonal(cap, 0)
+        value, flow = at.max_flow(cap, 0, v - 1)
+        g = nx.DiGraph()
+        for u in range(v):
+            for w in range(v):
+                if cap[u, w] > 0:
+                    g.add_edge(u, w, capacity=float(cap[u, w]))
+        g.add_nodes_from(range(v))
+        expected = nx.maximum_flow_value(g, 0, v - 1)
+        assert value == pytest.approx(expected, abs=1e-9)
+        assert np.all(flow <= cap + 1e-12)
+        net = flow.sum(0) - flow.sum(1)  # in - out per node
+        assert np.allclose(net[1:-1], 0, atol=1e-9), "flow is conserved at inner nodes"
+
+
+def test_max_flow_of_a_single_path_is_its_bottleneck():
+    cap = np.zeros((4, 4))
+    cap[0, 1], cap[1, 2], cap[2, 3] = 0.9, 0.2, 0.7
+    assert at.max_flow(cap, 0, 3)[0] == pytest.approx(0.2)
+
+
+def test_flow_never_exceeds_rollout_mass_and_is_at_least_rollout():
+    for seed in range(3):
+        att = random_attention(layers=3, heads=2, n=6, seed=seed)
+        roll = at.rollout(att)
+        for layer in (1, 2, 3):
+            flow = at.attention_flow(att, layer)
+            total_mass = roll[layer - 1][0].sum()
+            assert total_mass == pytest.approx(1.0)
+            assert np.all(flow <= total_mass + 1e-9)
+            assert np.all(flow >= roll[layer - 1][0] - 1e-9)
+
+
+def test_flow_on_a_real_model_example(cube):
+    ex, _ = at.cube_example(cube, 1)
+    flow = at.attention_flow(ex)
+    roll = at.rollout(ex)[-1][0]
+    assert flow.shape == roll.shape
+    assert np.all(flow <= 1 + 1e-9) and np.all(flow >= roll - 1e-9)
+    cache = at.FlowCache(ex)
+    assert np.allclose(cache(1), at.attention_flow(ex, 1))
+    assert cache(1) is cache(1)  # computed once
+
+
+# ----------------------------------------------------------------------------- hiding special tokens
+
+
+def test_hiding_special_tokens_renormalises_rows():
+    att = random_attention(layers=1, heads=1, n=5)[0, 0]
+    hide = np.array([True, False, False, False, True])
+    shown, kept = at.hide_columns(att, hide)
+    assert kept.tolist() == [1, 2, 3]
+    assert shown.shape == (5, 3)
+    assert np.allclose(shown.sum(-1), 1.0)
+    # the kept weights keep their proportions
+    assert np.allclose(shown[0] / shown[0, 0], att[0, 1:4] / att[0, 1])
+
+
+def test_hiding_a_row_whose_weight_was_all_hidden_gives_zeros():
+    att = np.array([[1.0, 0, 0], [0.2, 0.3, 0.5], [0, 0.5, 0.5]])
+    shown, _ = at.hide_columns(att, [True, False, False])
+    assert np.allclose(shown[0], 0) and np.allclose(shown[1], [0.375, 0.625])
+    with pytest.raises(ValueError, match="one flag per token"):
+        at.hide_columns(att, [True, False])
+
+
+def test_attention_view_hides_cls_and_sep_columns(cube):
+    ex, tokens = at.cube_example(cube, 0)
+    view = at.attention_view(ex, tokens, layer=1, head=None, hide_special=True)
+    assert "[CLS]" not in view.cols and "[SEP]" not in view.cols
+    assert view.matrix.shape == (len(tokens), len(tokens) - 2)
+    assert np.allclose(view.matrix.sum(-1), 1.0, atol=1e-5)
+
+
+# ----------------------------------------------------------------------------- shares: padding never counted
+
+
+def test_token_kinds():
+    kinds = at.token_kinds(["[CLS]", "the", "film", ",", "##!", "...", "[SEP]", "it", "[SEP]"])
+    assert kinds.tolist() == ["cls", "word", "word", "punct", "punct", "punct", "sep", "word", "sep"]
+    with pytest.raises(ValueError):
+        at.token_kinds("[CLS] the")
+
+
+def test_attention_from_a_padded_position_is_never_counted(cube, tiny):
+    kinds = [at.token_kinds(t) for t in cube.tokens]
+    clean = at.attention_shares(cube.attentions, cube.attention_mask, kinds)
+    # put weight into the padded query rows: they must not change anything
+    dirty = cube.attentions.clone()
+    mask = cube.attention_mask.bool()
+    pad_rows = ~mask[None, :, None, :, None].expand_as(dirty)
+    dirty[pad_rows] = 1.0 / dirty.shape[-1]
+    dirty_shares = at.attention_shares(dirty, cube.attention_mask, kinds)
+    for k in at.KINDS:
+        assert np.allclose(clean[k], dirty_shares[k])
+    # and they equal a token-weighted average over the unpadded examples, computed one by one
+    totals = {k: 0.0 for k in at.KINDS}
+    count = 0
+    for b in range(len(SENTENCES)):
+        ex, _ = at.cube_example(cube, b)
+        for k in at.KINDS:
+            totals[k] = totals[k] + (ex * (kinds[b] == k)).sum(-1).sum(-1)  # (L,A) summed over queries
+        count += ex.shape[-1]
+    for k in at.KINDS:
+        assert np.allclose(clean[k], totals[k] / count, atol=1e-6)
+    assert np.allclose(sum(clean.values()), 1.0, atol=1e-5)
+
+
+def test_shares_of_cls_queries_read_the_cls_row(cube):
+    kinds = [at.token_kinds(t) for t in cube.tokens]
+    shares = at.attention_shares(cube.attentions, cube.attention_mask, kinds, query="cls")
+    ex, _ = at.cube_example(cube, 0)
+    first = at.attention_shares(cube.attentions[:, :1], cube.attention_mask[:1], kinds[:1], query="cls")
+    assert np.allclose(first["cls"], ex[:, :, 0, 0], atol=1e-6)
+    assert np.allclose(sum(shares.values()), 1.0, atol=1e-5)
+    with pytest.raises(ValueError, match="kinds has"):
+        at.attention_shares(cube.attentions, cube.attention_mask, kinds[:1])
+
+
+def test_entropy_of_uniform_row_is_ln_n():
+    n = 7
+    att = np.full((1, 1, n, n), 1 / n)
+    ent, top = at.cls_entropy(att)
+    assert top == pytest.approx(math.log(n)) and ent[0, 0] == pytest.approx(math.log(n))
+    one_hot = np.zeros((1, 1, n, n))
+    one_hot[..., 0] = 1
+    assert at.cls_entropy(one_hot)[0][0, 0] == pytest.approx(0.0)
+
+
+# ----------------------------------------------------------------------------- attribution and rank correlation
+
+
+def test_spearman_matches_scipy():
+    stats = pytest.importorskip("scipy.stats")
+    rng = np.random.default_rng(3)
+    a, b = rng.random(12), rng.random(12)
+    b[3] = b[4]  # a tie
+    assert at.spearman(a, b) == pytest.approx(stats.spearmanr(a, b).statistic)
+    assert at.spearman([1, 2, 3, 4], [10, 20, 30, 40]) == pytest.approx(1.0)
+    assert at.spearman([1, 2, 3, 4], [4, 3, 2, 1]) == pytest.approx(-1.0)
+
+
+def test_blank_out_attribution_matches_a_manual_blanking(tiny):
+    import torch
+
+    weights = np.random.default_rng(0).normal(size=tiny.hidden_size)
+
+    def score(cls_vec):
+        return cls_vec @ weights
+
+    text = "a good film"
+    attr = at.blank_out_attribution(tiny, text, score)
+    ids = tiny.tokenizer(text, return_tensors="pt")
+    n = ids["input_ids"].shape[1]
+    assert attr.shape == (n,) and attr[0] == 0
+    with torch.inference_mode():
+        full = tiny.encoder(**ids).last_hidden_state[0, 0].numpy()
+        mask = ids["attention_mask"].clone()
+        mask[0, 2] = 0
+        blanked = tiny.encoder(input_ids=ids["input_ids"], attention_mask=mask).last_hidden_state[0, 0].numpy()
+    assert attr[2] == pytest.approx(score(full) - score(blanked), abs=1e-4)
+    assert np.abs(attr[1:]).max() > 0
+
+
+def test_rank_agreement_ignores_special_tokens():
+    kinds = ["cls", "word", "word", "punct", "sep"]
+    scores = {"a": np.array([100.0, 1, 2, 3, 100.0])}
+    assert at.rank_agreement(scores, np.array([0, 1, 2, 3, -50.0]), kinds)["a"] == pytest.approx(1.0)
+
+
+def test_value_norms_are_zero_at_padding(cube, tiny):
+    norms = at.value_norms(tiny, cube)
+    L, B, A, T = norms.shape
+    assert (L, B, A, T) == (tiny.num_layers, len(SENTENCES), tiny.num_heads, cube.input_ids.shape[1])
+    pad = ~cube.attention_mask.bool().numpy()
+    assert np.all(norms.transpose(1, 3, 0, 2)[pad] == 0)
+    assert np.all(norms.transpose(1, 3, 0, 2)[~pad] > 0)
+    kinds = [at.token_kinds(t) for t in cube.tokens]
+    weighted = at.norm_weighted_shares(cube.attentions, norms, cube.attention_mask, kinds)
+    assert np.allclose(sum(weighted.values()), 1.0, atol=1e-5)
+
+
+# ----------------------------------------------------------------------------- drawing and widgets
+
+
+def test_draw_functions_return_figures(cube):
+    from matplotlib.figure import Figure
+
+    ex, tokens = at.cube_example(cube, 0)
+    kinds = [at.token_kinds(t) for t in cube.tokens]
+    shares = at.attention_shares(cube.attentions, cube.attention_mask, kinds)
+    figs = [
+        at.draw_attention_map(ex[0, 0], tokens),
+        at.draw_cls_rows(at.cls_rows(ex), tokens),
+        at.draw_entropy(at.normalised_cls_entropy(cube)),
+        at.draw_shares(shares, reference=at.CLARK_BERT_BASE),
+        at.draw_kind_bars(shares),
+        at.draw_scores(tokens, at.explanation_scores(ex)),
+    ]
+    assert all(isinstance(f, Figure) for f in figs)
+    assert at.figure_png(figs[0]).startswith(b"\x89PNG")
+
+
+def test_attention_explorer_callbacks_change_the_picture(cube, tiny, tmp_path):
+    pairs = encode(tiny, ["a good film."], pairs=["i love it"])
+    box = at.build_attention_explorer([cube, pairs], tiny, save_folder=tmp_path)
+    c = box.controls
+    assert len(c["example"].options) == len(SENTENCES) + 1
+    before = bytes(c["image"].value)
+    assert before.startswith(b"\x89PNG")
+    c["layer"].value = 2
+    assert bytes(c["image"].value) != before and box.view().title.startswith("layer 2")
+    picture = bytes(c["image"].value)
+    c["head"].value = 1
+    assert bytes(c["image"].value) != picture
+    c["hide"].value = True
+    assert "[SEP]" not in box.view().cols
+    c["mean"].value = True
+    assert "mean of heads" in box.view().title and c["head"].disabled
+    c["example"].index = 1  # the padded row that is longest: padding is never drawn
+    assert box.view().rows == list(cube.tokens[1])
+    c["example"].index = len(SENTENCES)  # the pair
+    assert box.view().rows.count("[SEP]") == 2
+    c["save"].click()
+    assert sorted(p.suffix for p in tmp_path.iterdir()) == [".png", ".svg"]
+
+
+def test_flow_explorer_caches_flow_and_redraws(cube):
+    ex, tokens = at.cube_example(cube, 1)
+    attribution = np.linspace(-1, 1, len(tokens))
+    box = at.build_flow_explorer(ex, tokens, attribution)
+    c = box.controls
+    before, text = bytes(c["image"].value), c["status"].value
+    assert "Spearman" in text
+    c["layer"].value = 1
+    assert bytes(c["image"].value) != before
+    assert np.allclose(box.scores(1)["flow"], at.attention_flow(ex, 1))
+    assert set(box.flow._store) == {1, 2}, "every layer's flow is computed once up front"
+
+
+# ----------------------------------------------------------------------------- exercise checks
+
+
+def test_check_peak_layer_right_wrong_and_unanswered():
+    shares = {k: np.zeros((4, 2)) for k in at.KINDS}
+    shares["sep"][2] = 0.7  # layer 3
+    shares["word"] = 1 - shares["sep"]
+    assert at.check_peak_layer(3, shares, "sep").ok is True
+    assert at.check_peak_layer(2, shares, "sep").ok is False
+    assert at.check_peak_layer(9, shares, "sep").ok is False
+    assert at.check_peak_layer("three", shares, "sep").ok is False
+    assert at.check_peak_layer(None, shares, "sep").ok is None
+    assert at.check_peak_layer(..., shares, "sep").ok is None
+    assert "3" in at.check_peak_layer(3, shares, "sep").message
+
+
+def test_check_rollout_answer_right_wrong_and_unanswered():
+    assert at.check_rollout_answer([0.375, 0.625]).ok is True
+    wrong = at.check_rollout_answer([0.0, 1.0])  # no residual
+    assert wrong.ok is False and "identity" in wrong.message
+    reversed_order = at.check_rollout_answer([0.625, 0.375])
+    assert reversed_order.ok is False and "order" in reversed_order.message
+    assert at.check_rollout_answer([0.5, 0.9]).ok is False
+    assert at.check_rollout_answer([1, 2, 3]).ok is False
+    assert at.check_rollout_answer(None).ok is None
+
+
+def test_bad_input_raises_value_errors(cube):
+    with pytest.raises(ValueError, match="out of range"):
+        at.cube_example(cube, 99)
+    with pytest.raises(ValueError, match="two equal axes"):
+        at.rollout(np.ones((2, 2, 3, 4)))
+    with pytest.raises(ValueError, match="layer must be"):
+        at.attention_flow(random_attention(), layer=7)
+    with pytest.raises(ValueError, match="different nodes"):
+        at.max_flow(np.ones((3, 3)), 1, 1)
