@@ -13,12 +13,14 @@ LAB_PORT  ?= 8888
 LAB_OPEN  ?= yes
 LAB_START ?= notebooks/00_start_here.ipynb
 
-.PHONY: help setup lab test mini-bert clean-cache
+.PHONY: help setup lab test html slides mini-bert clean-cache
 
 help:
 	@echo "make lab    - set up (first time only) and open the course in JupyterLab"
 	@echo "make test   - set up (first time only) and run the whole test suite (quick mode)"
 	@echo "make setup  - only create .venv and install the pinned packages"
+	@echo "make html   - execute every notebook and export it to HTML (build/html/index.html)"
+	@echo "make slides - execute every notebook and export reveal.js slides (build/slides/index.html)"
 
 $(STAMP): requirements-lock.txt pyproject.toml jupyter/overrides.json
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -45,6 +47,13 @@ lab: $(STAMP)
 
 test: $(STAMP)
 	CLS_QUICK=1 $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Static reading and classroom slides; both need npm once (offline widget renderer, reveal.js).
+html: $(STAMP)
+	$(BIN)/python tools/export.py html --out build/html
+
+slides: $(STAMP)
+	$(BIN)/python tools/export.py slides --out build/slides
 
 # Re-train the course's mini-BERT checkpoint in data/mini-bert (same seed, same result; see notebook 04).
 mini-bert: $(STAMP)

@@ -255,3 +255,59 @@ def test_notebook_in_jupyterlab(lab, browser, name):
         page.close()
         lab.shutdown_kernels()
 
+
+
+def _notebook_with_plots() -> str:
+    """A notebook whose outputs include matplotlib figures (to check images in the export)."""
+    for stem in ("02_position_of_cls", "05_slicing_the_output_cube", "03_attention_into_cls"):
+        if f"{stem}.ipynb" in NOTEBOOKS:
+            return stem
+    for name in NOTEBOOKS:
+        nb = json.loads((ROOT / "notebooks" / name).read_text())
+        if any(k in "".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code" for k in ("plot", "draw")):
+            return Path(name).stem
+    pytest.skip("no notebook draws a figure yet")
+
+
+def test_static_html_export_shows_plots_and_widgets(browser, tmp_path):
+    require_chromium()
+    if shutil.which("npm") is None:
+        if os.environ.get("CI"):
+            pytest.fail("npm is missing in CI: .ci/run should have installed it")
+        pytest.skip("The HTML export needs npm (apt-get install npm) for its offline widget renderer.")
+    import http.server
+    import threading
+    from functools import partial
+
+    stem = _notebook_with_plots()
+    out = tmp_path / "html"
+    env = dict(os.environ, CLS_QUICK="1", HF_HUB_OFFLINE="1")
+    result = subprocess.run([sys.executable, str(ROOT / "tools" / "export.py"), "html", "--out", str(out), "--only", stem],
+                            capture_output=True, text=True, env=env, timeout=900)
+    assert result.returncode == 0, result.stderr[-3000:]
+    handler = partial(http.server.SimpleHTTPRequestHandler, directory=str(out))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    page = browser.new_page(viewport={"width": 1200, "height": 900})
+    failed: list[str] = []
+    page.on("requestfailed", lambda req: failed.append(req.url))
+    try:
+        page.goto(f"{base}/index.html")
+        link = page.get_by_role("link").first
+        assert link.get_attribute("href") == f"{stem}.html"
+        link.click()
+        page.wait_for_load_state("load")
+        page.wait_for_timeout(3000)  # let the widget manager render
+        images = page.evaluate("() => [...document.images].map(i => [i.complete, i.naturalWidth])")
+        assert images, f"{stem}.html shows no images"
+        assert all(done and width > 0 for done, width in images), f"broken images: {images}"
+        assert page.get_by_text("Loading widget").count() == 0
+        if "application/vnd.jupyter.widget-view+json" in (out / f"{stem}.html").read_text():
+            assert page.locator(".jupyter-widgets").count() > 0, "widgets were not rendered offline"
+        assert not [u for u in failed if u.startswith(base)], f"missing files: {failed}"
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / f"html_{stem}.png"))
+    finally:
+        page.close()
+        server.shutdown()
