@@ -1,0 +1,115 @@
+"""Latency of every widget callback in notebooks 01 and 02, after the first call (target: median < 100 ms).
+
+Run:  .venv/bin/python bench/bench_widgets_01_02.py [--repeats 30]
+
+Each explorer is built once (its first draw is not timed); then one control is changed
+``--repeats`` times, cycling through values, and each change's callback is timed. The baseline,
+measured in the same process, is what one redraw would cost if it rendered a matplotlib figure to
+PNG (the obvious way to draw these views); the ratio shows how much cheaper the HTML views are.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import time
+from itertools import cycle
+
+import helpers
+from helpers import position as pos
+from helpers import tokens
+
+
+def timed(widget, values, repeats: int) -> list[float]:
+    """Set ``widget.value`` to each of ``values`` in turn (repeats times); seconds per change."""
+    out = []
+    source = cycle(values)
+    for _ in range(repeats):
+        value = next(source)
+        if value == widget.value:
+            value = next(source)
+        start = time.perf_counter()
+        widget.value = value
+        out.append(time.perf_counter() - start)
+    return out
+
+
+def p95(xs: list[float]) -> float:
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, round(0.95 * (len(xs) - 1)))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=30)
+    args = parser.parse_args()
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+    lm = helpers.load_model("embedded", device="cpu")
+    sentences = [
+        "The film was a quiet delight.",
+        "I walked out after twenty minutes.",
+        "Great acting, awful script.",
+        "Not bad at all, honestly.",
+        "The music carried every scene, even the weak ones.",
+        "A long, slow and pointless story.",
+    ]
+    cube = helpers.encode(lm, sentences, attentions=False)
+    study = pos.position_experiment(
+        lm, helpers.load_reviews("train").sample(40), helpers.load_reviews("test").sample(20), seeds=(0, 1)
+    )
+
+    wp = tokens.build_wordpiece_explorer(lm)
+    tr = tokens.build_truncation_explorer(lm, " ".join(sentences))
+    layer = pos.build_layer_explorer(cube, labels=sentences)
+    sent = pos.build_sentence_explorer(lm, sentences)
+    posx = pos.build_position_explorer(study)
+    last = cube.num_layers
+    cases = [
+        ("01 WordPiece text box", wp.children[0], sentences),
+        ("01 WordPiece pair box", wp.children[1], ["", "It was long.", "Never again, please."]),
+        ("01 add_special_tokens checkbox", wp.children[2], [False, True]),
+        ("01 truncation max_length slider", tr.children[0], list(range(3, tr.children[0].max + 1, 3))),
+        ("02 layer slider", layer.children[0], list(range(last + 1))),
+        ("02 sentence chooser", sent.children[0], sentences),
+        ("02 position chooser", posx.children[0], study.keys()),
+        ("02 position layer slider", posx.children[1], list(range(last + 1))),
+    ]
+
+    # baseline: the same layer view drawn with matplotlib and rendered to PNG
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+
+    def png_redraw(i: int) -> None:
+        fig = pos.draw_layer_view(pos.layer_view(cube, i % (last + 1)), sentences)
+        fig.savefig(io.BytesIO(), format="png", dpi=72)
+
+    png_redraw(0)
+    base = []
+    for i in range(max(5, args.repeats // 3)):
+        start = time.perf_counter()
+        png_redraw(i + 1)
+        base.append(time.perf_counter() - start)
+    base_med = statistics.median(base)
+
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"{args.repeats} changes per control, after the first draw; load average {load:.1f} "
+          f"on {os.cpu_count()} CPUs")
+    print(f"baseline (matplotlib layer view to PNG): median {1000 * base_med:.1f} ms")
+    print(f"{'callback':<34} {'median ms':>9} {'p95 ms':>8} {'x baseline':>10}  target median < 100 ms")
+    worst = 0.0
+    for name, widget, values in cases:
+        times = timed(widget, values, args.repeats)
+        med = statistics.median(times)
+        worst = max(worst, med)
+        print(f"{name:<34} {1000 * med:9.2f} {1000 * p95(times):8.2f} {med / base_med:10.3f}  "
+              f"{'ok' if med < 0.1 else 'SLOW'}")
+    print(f"slowest median: {1000 * worst:.2f} ms ({'meets' if worst < 0.1 else 'misses'} the 100 ms target)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,265 @@
+"""Tests for helpers.position (notebook 02): the facts the lesson teaches, the experiments, widgets and checks."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import helpers
+from helpers import position as pos
+
+SENTENCES = ["the film was good", "i hate this movie", "never again", "the acting was bad but the music was great"]
+
+
+@pytest.fixture(scope="module")
+def tiny_cube(tiny):
+    return helpers.encode(tiny, SENTENCES, attentions=False)
+
+
+@pytest.fixture(scope="module")
+def tiny_study(tiny):
+    train = helpers.load_reviews("train").sample(30)
+    test = helpers.load_reviews("test").sample(16)
+    return pos.position_experiment(tiny, train, test, seeds=(0, 1))
+
+
+# ----------------------------------------------------------------------------- 1. nothing of its own
+
+
+def test_cls_input_is_the_same_for_every_sentence(any_model):
+    cube = helpers.encode(any_model, SENTENCES, attentions=False)
+    ident = pos.cls_identity(cube)
+    assert ident["input_max_distance"] == pytest.approx(0.0, abs=1e-5)
+    assert ident["output_min_distance"] > 1e-3
+    assert ident["n"] == len(SENTENCES)
+    alike = pos.alikeness_by_layer(cube, hows=("cls",))["cls"]
+    assert alike[0] == pytest.approx(1.0, abs=1e-6)
+    if any_model.name == "embedded":  # a trained model makes [CLS] sentence-specific by the last layer
+        assert alike[-1] < 0.99
+
+
+def test_cls_input_by_hand_matches_hidden_states(any_model):
+    # the notebook writes the [CLS] input embedding out by hand; it must equal hidden_states[0][:, 0]
+    emb = any_model.encoder.embeddings
+    tok = any_model.tokenizer
+    with torch.inference_mode():
+        by_hand = emb.LayerNorm(
+            emb.word_embeddings.weight[tok.cls_token_id]
+            + emb.position_embeddings.weight[0]
+            + emb.token_type_embeddings.weight[0]
+        ).float().cpu()
+    cube = helpers.encode(any_model, SENTENCES[:2], attentions=False)
+    assert torch.allclose(cube.hidden_states[0][:, 0], by_hand.expand(2, -1), atol=1e-5)
+
+
+def test_movement_and_alikeness_by_layer(tiny_cube):
+    mov = pos.cls_movement(tiny_cube)
+    layers = tiny_cube.num_layers
+    assert mov["cls_from_input"].shape == (layers + 1,) and mov["cls_from_input"][0] == pytest.approx(0.0, abs=1e-6)
+    assert mov["cls_step"].shape == (layers,) and mov["word_step"].shape == (layers,)
+    assert (mov["word_step"] > 0).all()
+    alike = pos.alikeness_by_layer(tiny_cube, hows=("cls", "mean"))
+    assert alike["cls"][0] == pytest.approx(1.0, abs=1e-6)
+    assert alike["cls"][-1] < alike["cls"][0]
+    assert alike["mean"][0] < 1.0
+
+
+def test_alikeness_values():
+    same = np.ones((3, 4))
+    assert pos.alikeness(same) == pytest.approx(1.0)
+    assert pos.alikeness(np.eye(4)) == pytest.approx(0.0)
+    assert pos.alikeness(np.array([[1.0, 0.0], [-1.0, 0.0]])) == pytest.approx(-1.0)
+    with pytest.raises(ValueError):
+        pos.alikeness(np.ones(4))
+    m = pos.cosine_matrix(np.eye(3))
+    assert np.allclose(m, np.eye(3))
+
+
+def test_layer_view(tiny_cube):
+    v0 = pos.layer_view(tiny_cube, 0)
+    assert v0["matrix"].shape == (len(SENTENCES),) * 2
+    assert np.allclose(v0["matrix"], 1.0, atol=1e-5) and v0["moved"] == pytest.approx(0.0, abs=1e-6)
+    last = pos.layer_view(tiny_cube, tiny_cube.num_layers)
+    assert last["alike"] < v0["alike"]
+    for bad in (-1, tiny_cube.num_layers + 1, 1.5):
+        with pytest.raises(ValueError):
+            pos.layer_view(tiny_cube, bad)
+    with pytest.raises(ValueError):
+        pos.cls_identity("not a cube")
+
+
+# ----------------------------------------------------------------------------- 2. built from the other tokens
+
+
+def test_far_word_changes_cls_only_after_layer_0(any_model):
+    eff = pos.far_word_effect(any_model, "the film was long but the ending was good",
+                              "the film was long but the ending was bad")
+    assert eff["positions"] and eff["positions"][0] > 5
+    assert eff["cls_distance"][0] == pytest.approx(0.0, abs=1e-6)
+    # the random tiny model mixes only a little; the trained model clearly
+    assert eff["cls_distance"][-1] > (1e-3 if any_model.name == "embedded" else 1e-9)
+    with pytest.raises(ValueError):
+        pos.far_word_effect(any_model, "same words", "same words")
+
+
+def test_strip_words_collapses(any_model):
+    out = pos.strip_words(any_model, SENTENCES, keeps=(None, 2, 0))
+    assert out["alike"][-1] == pytest.approx(1.0, abs=1e-5)
+    assert out["spread"][-1] < 1e-4
+    assert out["alike"][0] < out["alike"][-1]
+    assert out["spread"][0] > 1e-6
+
+
+def test_word_influence(tiny):
+    inf = pos.word_influence(tiny, "the film was good")
+    assert len(inf["tokens"]) == len(inf["distance"]) == len(tiny.tokenizer.tokenize("the film was good"))
+    assert (inf["distance"] >= -1e-9).all() and inf["distance"].max() > 0
+    assert inf["layer"] == tiny.num_layers
+    with pytest.raises(ValueError):
+        pos.word_influence(tiny, "a")
+
+
+# ----------------------------------------------------------------------------- 3. the position experiments
+
+
+def test_layout_rows():
+    words = [10, 11, 12, 13]
+    assert pos.layout_row(words, "standard", 1, 2) == ([1, 10, 11, 12, 13, 2], 0)
+    assert pos.layout_row(words, "cls_end", 1, 2) == ([10, 11, 12, 13, 2, 1], 5)
+    assert pos.layout_row(words, "cls_middle", 1, 2) == ([10, 11, 1, 12, 13, 2], 2)
+    assert pos.layout_row(words, "no_cls", 1, 2) == ([10, 11, 12, 13, 2], None)
+    with pytest.raises(ValueError):
+        pos.layout_row(words, "sideways", 1, 2)
+
+
+def test_readouts_match_the_cube(tiny):
+    texts = SENTENCES[:3]
+    out = pos.position_readouts(tiny, texts)
+    layers = tiny.num_layers + 1
+    assert all(v.shape == (layers, 3, tiny.hidden_size) for v in out.values())
+    cube = helpers.encode(tiny, texts, attentions=False)
+    for key, how in (("cls", "cls"), ("mean", "mean"), ("first", "first"), ("last", "last"), ("sep", "sep")):
+        for layer in (0, layers - 1):
+            assert np.allclose(out[key][layer], cube.pool(how, layer).numpy(), atol=1e-5), (key, layer)
+    tok = tiny.tokenizer
+    words = [tok(t, add_special_tokens=False)["input_ids"] for t in texts]
+    end = helpers.encode_ids(tiny, [w + [tok.sep_token_id, tok.cls_token_id] for w in words], attentions=False)
+    assert np.allclose(out["cls_end"][-1], end.token(-1).numpy(), atol=1e-5)
+    nocls = helpers.encode_ids(tiny, [w + [tok.sep_token_id] for w in words], attentions=False)
+    assert np.allclose(out["nocls_first"][-1], nocls.token(0).numpy(), atol=1e-5)
+    assert np.allclose(out["nocls_mean"][-1], nocls.mean().numpy(), atol=1e-5)
+    with pytest.raises(ValueError):
+        pos.position_readouts(tiny, texts, keys=("nowhere",))
+
+
+def test_position_experiment(tiny_study):
+    assert tiny_study.keys() == list(pos.READOUTS)
+    for r in tiny_study.results:
+        assert 0.0 <= r.probe.mean <= 1.0 and len(r.probe.accuracies) == 2
+        assert r.alike.shape == (tiny_study.results[0].alike.shape[0],)
+    # [CLS] at 0 enters identical for every sentence; moved to the end its position (and input) varies
+    assert tiny_study["cls"].alike[0] == pytest.approx(1.0, abs=1e-6)
+    assert tiny_study["cls_end"].alike[0] < 1.0 - 1e-4
+    table = pos.results_table(tiny_study)
+    assert all(r.label in table for r in tiny_study.results)
+    text = pos.conclusion(tiny_study)
+    assert f"{tiny_study['cls'].probe.mean:.3f}" in text and "Best readout" in text
+    with pytest.raises(KeyError):
+        tiny_study["nowhere"]
+    with pytest.raises(ValueError):
+        pos.position_experiment(None, [], [])
+
+
+def test_compare():
+    from helpers.probes import ProbeResult
+
+    a = ProbeResult("a", np.array([0.80, 0.82]), 0.5, 10, 10)
+    b = ProbeResult("b", np.array([0.60, 0.62]), 0.5, 10, 10)
+    assert pos.compare(a, b) == "higher" and pos.compare(b, a) == "lower" and pos.compare(a, a) == "about the same"
+
+
+def test_draw_functions_return_figures(tiny_cube, tiny_study, tiny):
+    from matplotlib.figure import Figure
+
+    figs = [
+        pos.draw_movement(pos.cls_movement(tiny_cube), pos.alikeness_by_layer(tiny_cube)),
+        pos.draw_layer_view(pos.layer_view(tiny_cube, 1), SENTENCES),
+        pos.draw_word_influence(pos.word_influence(tiny, "the film was good")),
+        pos.draw_far_word(pos.far_word_effect(tiny, "the film was good", "the film was bad"),
+                          pos.strip_words(tiny, SENTENCES, keeps=(None, 0))),
+        pos.draw_position_results(tiny_study),
+    ]
+    assert all(isinstance(f, Figure) for f in figs)
+
+
+# ----------------------------------------------------------------------------- widgets
+
+
+def test_layer_explorer_slider(tiny_cube):
+    box = pos.build_layer_explorer(tiny_cube, labels=SENTENCES)
+    slider, text, grid = box.children
+    assert slider.max == tiny_cube.num_layers and "layer 0" in text.value
+    before = (text.value, grid.value)
+    slider.value = tiny_cube.num_layers
+    assert (text.value, grid.value) != before and f"layer {tiny_cube.num_layers}" in text.value
+
+
+def test_sentence_explorer_chooser(tiny):
+    box = pos.build_sentence_explorer(tiny, SENTENCES[:2])
+    chooser, text, bars = box.children
+    before = bars.value
+    chooser.value = SENTENCES[1]
+    assert bars.value != before and "hate" in bars.value
+    with pytest.raises(ValueError):
+        pos.build_sentence_explorer(tiny, [])
+
+
+def test_position_explorer(tiny_study):
+    box = pos.build_position_explorer(tiny_study, key="cls_end")
+    chooser, slider, text, bars = box.children
+    before = (text.value, bars.value)
+    chooser.value = "nocls_mean"
+    assert (text.value, bars.value) != before and "no [CLS]: mean" in text.value
+    now = text.value
+    slider.value = 0
+    assert text.value != now and "layer 0" in text.value
+    with pytest.raises(ValueError):
+        pos.build_position_explorer("nope")
+
+
+# ----------------------------------------------------------------------------- checks and availability
+
+
+def test_check_input_cls(tiny_cube):
+    ident = pos.cls_identity(tiny_cube)
+    assert pos.check_input_cls(True, ident).ok is True
+    assert pos.check_input_cls(False, ident).ok is False
+    assert pos.check_input_cls(..., ident).ok is None
+    assert pos.check_input_cls("yes", ident).ok is False
+
+
+def test_check_best_readout(tiny_study):
+    best = max(tiny_study.results, key=lambda r: r.probe.mean)
+    assert pos.check_best_readout(best.key, tiny_study).ok is True
+    worst = min(tiny_study.results, key=lambda r: r.probe.mean)
+    if pos.compare(worst.probe, best.probe) != "about the same":
+        assert pos.check_best_readout(worst.key, tiny_study).ok is False
+    assert pos.check_best_readout("nowhere", tiny_study).ok is False
+    assert pos.check_best_readout(None, tiny_study).ok is None
+
+
+def test_check_best_readout_on_a_clear_case():
+    from helpers.probes import ProbeResult
+
+    def res(key, accs):
+        return pos.PositionResult(key, key, "standard", ProbeResult(key, np.array(accs), 0.5, 10, 10), np.ones(3))
+
+    study = pos.PositionStudy([res("cls", [0.6, 0.62]), res("mean", [0.9, 0.91])], "m", 10, 10, (0, 1))
+    assert pos.check_best_readout("mean", study).ok is True
+    assert pos.check_best_readout("cls", study).ok is False
+
+
+def test_locally_available():
+    assert pos.locally_available("embedded") is True
+    assert pos.locally_available("no-such-owner/no-such-model") is False
