@@ -1,0 +1,35 @@
+"""The course map and notebook 00's exercise checks (right, wrong and unanswered)."""
+
+from helpers import encode
+from helpers.course import check_cls_position, check_cube_shape, course_map, format_course_map
+
+
+def test_course_map_reads_every_notebook():
+    rows = course_map()
+    assert rows[0]["file"] == "00_start_here.ipynb"
+    assert all(r["title"] and r["question"].endswith("?") or r["question"] == "" for r in rows)
+    assert rows[0]["question"].endswith("?")
+    table = format_course_map(rows)
+    assert table.count("\n") == len(rows) + 1
+
+
+def test_check_cls_position(tiny):
+    cube = encode(tiny, ["the film", "a very long boring film"])
+    assert check_cls_position(cube, ...).ok is None
+    assert check_cls_position(cube, 0).ok is True
+    wrong = check_cls_position(cube, -1)
+    assert wrong.ok is False and "[SEP]" in wrong.message
+    assert check_cls_position(cube, 2).ok is False
+    assert check_cls_position(cube, "0").ok is False
+
+
+def test_check_cube_shape(tiny):
+    cube = encode(tiny, ["the film", "a very long boring film"])
+    truth = tuple(cube.last_hidden.shape)
+    assert check_cube_shape(cube, None).ok is None
+    assert check_cube_shape(cube, truth).ok is True
+    assert check_cube_shape(cube, list(truth)).ok is True
+    wrong = check_cube_shape(cube, (truth[0], truth[1] - 1, truth[2]))
+    assert wrong.ok is False and "tokens" in wrong.message
+    assert check_cube_shape(cube, (2, 3)).ok is False
+    assert check_cube_shape(cube, "big").ok is False
