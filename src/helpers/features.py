@@ -1,0 +1,256 @@
+"""Sentence features computed once and cached on disk.
+
+Every array is stored under ``config.CACHE_DIR / "features"`` as one ``.npy`` file per
+(model fingerprint, data fingerprint, pooling, layer). The model fingerprint hashes the model's
+config and a digest of every weight tensor, so a fine-tuned copy never reads the frozen model's
+features. Shapes: N = sentences, H = width, L = layers (layer 0 is the embeddings' output).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import torch
+
+from . import config
+from .cube import POOLINGS, embed, encode, pool
+from .models import LoadedModel
+
+#: Bump when the way features are computed changes, so old cache files are not reused.
+FORMAT_VERSION = 1
+
+
+@dataclass
+class CacheStats:
+    """What the last feature call did: how many (pooling, layer) arrays were read vs computed."""
+
+    hits: int = 0
+    misses: int = 0
+    files: list[str] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        return f"{self.hits} array(s) read from the cache, {self.misses} computed"
+
+
+#: Stats of the most recent call to features() / features_multi().
+last_stats = CacheStats()
+
+_FINGERPRINTS: dict[int, tuple[int, str]] = {}
+
+
+def model_fingerprint(lm: LoadedModel) -> str:
+    """A short hash of the model's config and weights (changes when any weight changes).
+
+    Each tensor contributes its name, shape, sum and a few of its values, which is cheap
+    (milliseconds for a BERT-base) and changes under any training step.
+    """
+    model = lm.encoder
+    digest = hashlib.sha256()
+    digest.update(lm.name.encode())
+    cfg = model.config.to_dict()
+    cfg.pop("_attn_implementation_autoset", None)
+    cfg.pop("attn_implementation", None)
+    cfg.pop("_attn_implementation", None)
+    digest.update(json.dumps(cfg, sort_keys=True, default=str).encode())
+    with torch.no_grad():
+        for name, tensor in sorted(model.state_dict().items()):
+            flat = tensor.detach().float().flatten()
+            digest.update(name.encode())
+            digest.update(str(tuple(tensor.shape)).encode())
+            probe = torch.cat([flat.sum().reshape(1), flat.abs().sum().reshape(1), flat[:8], flat[-8:]])
+            digest.update(probe.cpu().numpy().tobytes())
+    return digest.hexdigest()[:16]
+
+
+def data_fingerprint(texts: Sequence[str], pairs: Sequence[str] | None = None, max_length: int | None = None) -> str:
+    """A short hash of the sentences (and pairs), in order."""
+    digest = hashlib.sha256()
+    for i, t in enumerate(texts):
+        digest.update(t.encode("utf-8"))
+        digest.update(b"\x00" if pairs is None else pairs[i].encode("utf-8") + b"\x01")
+        digest.update(b"\x1e")
+    digest.update(str(max_length).encode())
+    return digest.hexdigest()[:16]
+
+
+def _check_pooling(pooling) -> str | int:
+    if isinstance(pooling, (int, np.integer)) and not isinstance(pooling, bool):
+        return int(pooling)
+    if pooling not in POOLINGS:
+        raise ValueError(f"Unknown pooling {pooling!r}: use one of {list(POOLINGS)} or a token index.")
+    return pooling
+
+
+def _layer_list(lm: LoadedModel, layers) -> tuple[list[int], bool]:
+    """Normalise layers to non-negative indices 0..L; also say whether one int was given."""
+    n = lm.num_layers + 1
+    if isinstance(layers, str):
+        if layers != "all":
+            raise ValueError(f"layers={layers!r}: give an int, a list of ints, or 'all'.")
+        return list(range(n)), False
+    single = isinstance(layers, (int, np.integer))
+    wanted = [int(layers)] if single else [int(x) for x in layers]
+    if not wanted:
+        raise ValueError("layers is empty: give a layer index or a list of them.")
+    out = []
+    for x in wanted:
+        if not -n <= x < n:
+            raise ValueError(f"layer {x} is out of range: this model has layers 0 (embeddings) to {n - 1}.")
+        out.append(x % n)
+    return out, single
+
+
+def cache_path(lm: LoadedModel, texts: Sequence[str], pooling, layer: int | str, *, pairs=None,
+               max_length=None, cache_dir: Path | None = None, model_fp: str | None = None) -> Path:
+    """Where the (N,H) array for this model, data, pooling and layer lives."""
+    root = Path(cache_dir or config.CACHE_DIR) / "features"
+    mfp = model_fp or model_fingerprint(lm)
+    safe = str(lm.name).replace("/", "_").replace("\\", "_")[-40:]
+    name = f"v{FORMAT_VERSION}_{safe}_{mfp}_{data_fingerprint(texts, pairs, max_length)}_{pooling}_L{layer}.npy"
+    return root / name
+
+
+def _save(path: Path, array: np.ndarray) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp.npy")
+    np.save(tmp, array)
+    tmp.replace(path)
+
+
+def features(
+    lm: LoadedModel,
+    texts: Sequence[str],
+    pooling: str | int = "cls",
+    layers: int | Sequence[int] | str = -1,
+    *,
+    pairs: Sequence[str] | None = None,
+    cache: bool = True,
+    cache_dir: Path | None = None,
+    batch_size: int = 64,
+    max_length: int | None = None,
+    progress: bool | None = None,
+) -> np.ndarray:
+    """Pooled sentence vectors, read from the disk cache when they were computed before.
+
+    Args:
+        lm: the model.
+        texts: N sentences.
+        pooling: "cls", "mean", "max", "first", "last", "sep", "pooler" or a token index.
+        layers: one layer (0 = embeddings, -1 = last), a list, or "all".
+        cache: False computes without reading or writing the cache.
+
+    Returns:
+        float32 (N,H) for one layer, or (len(layers),N,H).
+    """
+    global last_stats
+    pooling = _check_pooling(pooling)
+    texts = list(texts)
+    wanted, single = _layer_list(lm, layers)
+    if pooling == "pooler":
+        if not lm.has_pooler:
+            raise ValueError(f"{lm.name!r} has no pooler; use pooling='cls' or 'mean'.")
+        if any(x != lm.num_layers for x in wanted):
+            raise ValueError("The pooler exists only on top of the last layer: use layers=-1 with pooling='pooler'.")
+    stats = CacheStats()
+    mfp = model_fingerprint(lm) if cache else ""
+    found: dict[int, np.ndarray] = {}
+    paths = {}
+    for layer in dict.fromkeys(wanted):
+        if cache:
+            paths[layer] = cache_path(lm, texts, pooling, layer, pairs=pairs, max_length=max_length,
+                                      cache_dir=cache_dir, model_fp=mfp)
+            if paths[layer].is_file():
+                try:
+                    found[layer] = np.load(paths[layer])
+                    stats.hits += 1
+                    stats.files.append(str(paths[layer]))
+                except (OSError, ValueError):  # a damaged file: recompute it
+                    pass
+    missing = [x for x in dict.fromkeys(wanted) if x not in found]
+    if missing:
+        computed = embed(lm, texts, pairs, pooling=pooling, layers=missing, batch_size=batch_size,
+                         max_length=max_length, progress=progress)
+        for layer, arr in zip(missing, computed):
+            found[layer] = arr
+            stats.misses += 1
+            if cache:
+                _save(paths[layer], arr)
+                stats.files.append(str(paths[layer]))
+    last_stats = stats
+    out = np.stack([found[x] for x in wanted])
+    return out[0] if single else out
+
+
+def features_multi(
+    lm: LoadedModel,
+    texts: Sequence[str],
+    poolings: Sequence[str | int] = ("cls", "mean"),
+    layers: Sequence[int] | str = "all",
+    *,
+    cache: bool = True,
+    cache_dir: Path | None = None,
+    batch_size: int = 32,
+    progress: bool | None = None,
+) -> dict:
+    """Several poolings at several layers from ONE pass over the data (cached like features()).
+
+    Returns:
+        dict pooling -> float32 (len(layers),N,H); "pooler" (if asked for) -> (N,H).
+    """
+    global last_stats
+    poolings = [_check_pooling(p) for p in poolings]
+    texts = list(texts)
+    wanted, _ = _layer_list(lm, layers)
+    if "pooler" in poolings and not lm.has_pooler:
+        raise ValueError(f"{lm.name!r} has no pooler: leave 'pooler' out of poolings.")
+    stats = CacheStats()
+    mfp = model_fingerprint(lm) if cache else ""
+    jobs = [(p, x) for p in poolings for x in ([lm.num_layers] if p == "pooler" else wanted)]
+    found: dict[tuple, np.ndarray] = {}
+    paths = {}
+    for job in jobs:
+        if cache:
+            paths[job] = cache_path(lm, texts, job[0], job[1], cache_dir=cache_dir, model_fp=mfp)
+            if paths[job].is_file():
+                try:
+                    found[job] = np.load(paths[job])
+                    stats.hits += 1
+                    continue
+                except (OSError, ValueError):
+                    pass
+    missing = [j for j in jobs if j not in found]
+    if missing:
+        result = {j: np.zeros((len(texts), lm.hidden_size), np.float32) for j in missing}
+        for start in range(0, len(texts), 256):  # bounded memory: a few hundred sentences per cube
+            chunk = texts[start : start + 256]
+            cube = encode(lm, chunk, hidden_states=True, attentions=False, batch_size=batch_size, progress=progress)
+            for job in missing:
+                p, layer = job
+                vec = cube.pooler() if p == "pooler" else pool(cube.layer(layer), cube.attention_mask, p)
+                result[job][start : start + len(chunk)] = vec.numpy()
+        for job in missing:
+            found[job] = result[job]
+            stats.misses += 1
+            if cache:
+                _save(paths[job], result[job])
+    last_stats = stats
+    out = {}
+    for p in poolings:
+        out[p] = found[(p, lm.num_layers)] if p == "pooler" else np.stack([found[(p, x)] for x in wanted])
+    return out
+
+
+def clear_cache(cache_dir: Path | None = None) -> int:
+    """Delete every cached feature file; return how many were removed."""
+    root = Path(cache_dir or config.CACHE_DIR) / "features"
+    count = 0
+    if root.is_dir():
+        for f in root.glob("*.npy"):
+            f.unlink()
+            count += 1
+    return count

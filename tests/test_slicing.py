@@ -1,0 +1,111 @@
+"""The cube slice-spec parser, slices, and the cube explorer widget."""
+
+import numpy as np
+import pytest
+
+from helpers import slicing as S
+
+CUBE = np.arange(4 * 5 * 6, dtype=float).reshape(4, 5, 6)
+
+
+@pytest.mark.parametrize(
+    "spec, shape, kept",
+    [
+        ("[:, 0, :]", (4, 6), ("sentences", "hidden")),
+        ("[i, :, :]", (5, 6), ("tokens", "hidden")),
+        ("[:, :, k]", (4, 5), ("sentences", "tokens")),
+        ("[i, t, :]", (6,), ("hidden",)),
+        ("[i, t, k]", (), ()),
+        ("[1:3, -1, :]", (2, 6), ("sentences", "hidden")),
+        ("[2]", (5, 6), ("tokens", "hidden")),
+    ],
+)
+def test_shapes_match_numpy(spec, shape, kept):
+    res = S.take_slice(CUBE, spec, {"i": 2, "t": 3, "k": 4})
+    assert res.shape == shape and res.kept_axes == kept
+    expected = eval("CUBE" + spec.replace("i", "2").replace("t", "3").replace("k", "4"))  # noqa: S307
+    np.testing.assert_array_equal(res.values, expected)
+
+
+def test_code_and_resolved_code():
+    res = S.take_slice(CUBE, "[i, :, k]", {"i": 1, "k": 5})
+    assert res.code == "last_hidden[i, :, k]"
+    assert res.resolved_code == "last_hidden[1, :, 5]"
+    assert res.box == ((1, 2), (0, 5), (5, 6))
+
+
+@pytest.mark.parametrize(
+    "spec, message",
+    [
+        (":, 0, :", "square brackets"),
+        ("[]", "empty"),
+        ("[:, 0, :, 1]", "3 axes"),
+        ("[:, , :]", "is empty"),
+        ("[:, x, :]", "not understood"),
+        ("[::2, 0, :]", "steps"),
+        ("[a:b, 0, :]", "whole numbers"),
+    ],
+)
+def test_bad_specs_raise_clear_errors(spec, message):
+    with pytest.raises(ValueError, match=message):
+        S.parse_slice_spec(spec)
+
+
+def test_out_of_range_and_missing_names():
+    with pytest.raises(ValueError, match="out of range for the tokens axis"):
+        S.take_slice(CUBE, "[:, 5, :]")
+    with pytest.raises(ValueError, match="no value was given"):
+        S.take_slice(CUBE, "[i, :, :]")
+    with pytest.raises(ValueError, match="3-D"):
+        S.take_slice(CUBE[0], "[:, 0, :]")
+    with pytest.raises(ValueError, match="selects nothing"):
+        S.take_slice(CUBE, "[3:1, 0, :]")
+
+
+def test_heatmap_data_labels_tokens():
+    tokens = [["[CLS]", "a", "b", "[SEP]"]] * 4
+    res = S.take_slice(CUBE[:, :4], "[i, :, :]", {"i": 0})
+    data = S.heatmap_data(res, tokens)
+    assert data["grid"].shape == (4, 6) and data["row_labels"] == tokens[0]
+    scalar = S.heatmap_data(S.take_slice(CUBE, "[0, 0, 0]"))
+    assert scalar["grid"].shape == (1, 1)
+
+
+def test_explorer_reacts_to_controls():
+    box = S.build_cube_explorer(CUBE)
+    first = box.state
+    assert first.shape == (4, 6)
+    box.controls["spec"].value = "[i, :, :]"
+    assert box.state.shape == (5, 6)
+    box.controls["i"].value = 3
+    assert box.state.resolved_code == "last_hidden[3, :, :]"
+    np.testing.assert_array_equal(box.state.values, CUBE[3])
+    box.controls["spec"].value = "[:, 9, :]"
+    assert isinstance(box.state, str) and "out of range" in box.state
+    assert "out of range" in box.controls["info"].value
+
+
+def test_check_shape_answer():
+    assert S.check_shape_answer(None, "[:, 0, :]", CUBE.shape).startswith("Not answered")
+    assert S.check_shape_answer(..., "[:, 0, :]", CUBE.shape).startswith("Not answered")
+    assert S.check_shape_answer((4, 6), "[:, 0, :]", CUBE.shape).startswith("Right")
+    wrong = S.check_shape_answer((4, 5), "[:, 0, :]", CUBE.shape)
+    assert wrong.startswith("Not quite") and "(4, 6)" in wrong
+
+
+def test_cube_svg_highlights_the_slice_and_heatmap_png_is_an_image():
+    res = S.take_slice(CUBE, "[:, 0, :]")
+    svg = S.cube_svg(CUBE.shape, res.box)
+    assert svg.startswith("<svg") and svg.count("<polygon") == 6 and "#d33" in svg
+    assert S.cube_svg(CUBE.shape).count("<polygon") == 3
+    png = S.heatmap_png(res.values)
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_explorer_draws_each_change():
+    box = S.build_cube_explorer(CUBE)
+    before = (box.controls["drawing"].value, box.controls["heatmap"].value)
+    box.controls["spec"].value = "[:, :, k]"
+    box.controls["k"].value = 5
+    after = (box.controls["drawing"].value, box.controls["heatmap"].value)
+    assert before[0] != after[0] and before[1] != after[1]
