@@ -34,6 +34,20 @@ def test_committed_without_outputs(path):
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_carries_slide_metadata(path):
+    """`make slides` needs each cell's slide type; `python tools/export.py tag-slides` sets them."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("export", ROOT / "tools" / "export.py")
+    export = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(export)
+    nb = nbformat.read(path, as_version=4)
+    wrong = [i for i, c in enumerate(nb.cells) if c.metadata.get("slideshow", {}).get("slide_type") != export.slide_type(c)]
+    assert not wrong, f"{path.name}: cells {wrong} lack slide metadata; run `python tools/export.py tag-slides`"
+    assert nb.cells[0].metadata["slideshow"]["slide_type"] == "slide"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_shape_of_a_lesson(path):
     nb = nbformat.read(path, as_version=4)
     first = nb.cells[0]

@@ -2,6 +2,7 @@
 
     python tools/export.py html   [--out build/html]   [--only 05_slicing_the_output_cube]
     python tools/export.py slides [--out build/slides] [--only ...]
+    python tools/export.py tag-slides      (authors: set each cell's slide type from its headings)
 
 Widgets keep their state (sliders show the values they were executed with, plots inside widgets
 are drawn) through the Jupyter widgets HTML manager, and slides use reveal.js. Both JavaScript
@@ -91,6 +92,38 @@ def exporter(kind: str):
     return HTMLExporter(template_name="lab", **common)
 
 
+def slide_type(cell) -> str:
+    """The reveal.js role of a cell: a new slide at each H1/H2, a sub-slide at H3, solutions skipped."""
+    if cell.get("metadata", {}).get("jupyter", {}).get("source_hidden"):
+        return "skip"
+    if cell["cell_type"] == "markdown":
+        first = "".join(cell["source"]).lstrip().split("\n", 1)[0]
+        if first.startswith(("# ", "## ")):
+            return "slide"
+        if first.startswith("### "):
+            return "subslide"
+    return "-"
+
+
+def tag_slides(paths: list[Path]) -> list[Path]:
+    """Write slide metadata into notebooks (outputs untouched); return those that changed."""
+    import nbformat
+
+    changed = []
+    for path in paths:
+        nb = nbformat.read(path, as_version=4)
+        dirty = False
+        for cell in nb.cells:
+            want = slide_type(cell)
+            if cell.metadata.get("slideshow", {}).get("slide_type") != want:
+                cell.metadata["slideshow"] = {"slide_type": want}
+                dirty = True
+        if dirty:
+            nbformat.write(nb, path)
+            changed.append(path)
+    return changed
+
+
 def write_index(out: Path, pages: list[tuple[dict, str]], kind: str) -> Path:
     rows = "\n".join(
         f'<li><a href="{html.escape(href)}">{html.escape(row["title"])}</a>'
@@ -117,15 +150,19 @@ li{{margin:.8em 0}} .q{{color:#555}}</style></head>
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Execute and export the course notebooks.")
-    parser.add_argument("kind", choices=["html", "slides"])
+    parser.add_argument("kind", choices=["html", "slides", "tag-slides"])
     parser.add_argument("--out", type=Path, default=None, help="output folder (default build/html or build/slides)")
     parser.add_argument("--only", action="append", default=[], help="notebook stem to export (repeatable)")
     args = parser.parse_args(argv)
     sys.path.insert(0, str(ROOT / "src"))
     from helpers.course import course_map
 
-    out = (args.out or ROOT / "build" / args.kind).resolve()
     rows = course_map(NOTEBOOKS)
+    if args.kind == "tag-slides":
+        for path in tag_slides([NOTEBOOKS / r["file"] for r in rows]):
+            print(f"slide metadata written: {path.name}")
+        return 0
+    out = (args.out or ROOT / "build" / args.kind).resolve()
     if args.only:
         unknown = set(args.only) - {Path(r["file"]).stem for r in rows}
         if unknown:
