@@ -238,6 +238,10 @@ def tokenize(lm: LoadedModel, texts, pairs=None, max_length: int | None = None):
         truncated maps row index -> tokens dropped.
     """
     texts, pairs = check_inputs(texts, pairs)
+    return _tokenize(lm, texts, pairs, max_length)
+
+
+def _tokenize(lm: LoadedModel, texts: list[str], pairs: list[str] | None, max_length: int | None):
     limit = int(max_length or lm.max_length)
     floor = 3 if pairs is None else 4
     if limit < floor:
@@ -365,8 +369,8 @@ def encode(
     Raises:
         ValueError: bad texts or pairs (the message names the index), or a cube too large.
     """
-    rows, truncated = tokenize(lm, texts, pairs, max_length)
     texts, pairs = check_inputs(texts, pairs)
+    rows, truncated = _tokenize(lm, texts, pairs, max_length)
     return _encode_rows(lm, rows, texts, pairs, truncated, hidden_states, attentions, batch_size, progress, sort, max_bytes)
 
 
