@@ -732,6 +732,20 @@ def draw_scores(tokens: Sequence[str], scores: dict[str, np.ndarray], title: str
     return fig
 
 
+def show(fig, dpi: int = 100) -> None:
+    """Display a Figure in the notebook as a PNG (works the same in JupyterLab, VS Code and exported HTML)."""
+    from IPython.display import Image, display
+
+    display(Image(figure_png(fig, dpi=dpi)))
+
+
+def is_bert_base(lm) -> bool:
+    """True when the loaded model is a bert-base checkpoint (12 layers, 12 heads, width 768, named bert-base)."""
+    name = str(getattr(lm, "name", "")).lower()
+    return ("bert-base" in name and getattr(lm, "num_layers", 0) == 12 and getattr(lm, "num_heads", 0) == 12
+            and getattr(lm, "hidden_size", 0) == 768)
+
+
 def figure_png(fig, dpi: int = 80) -> bytes:
     """PNG bytes of a Figure (what the explorers show in an ipywidgets Image)."""
     buf = io.BytesIO()
@@ -821,24 +835,48 @@ class Blitter:
 
 
 class _MapRenderer:
-    """The attention explorer's picture: one blitted heatmap per token layout, kept for reuse."""
+    """The attention explorer's picture: axes, labels and colour bar drawn once per token layout; each
+    update paints the heatmap's cells straight into the pixel buffer (colour map + nearest-neighbour
+    upscaling), draws the title and encodes the PNG."""
 
     def __init__(self, keep: int = 16):
         self.cache: dict = {}
         self.keep = keep
 
+    def _prepare(self, view: MapView):
+        fig = draw_attention_map(view.matrix, view.rows, view.cols, view.title)
+        ax = fig.axes[0]
+        im = ax.images[0]
+        blit = Blitter(fig, [im, ax.title])
+        box = ax.get_window_extent()
+        height = int(blit.canvas.get_width_height()[1])
+        # inner pixel box of the axes (the spines stay as drawn); buffer rows run top-down
+        x0, x1 = int(math.ceil(box.x0)) + 1, int(math.floor(box.x1)) - 1
+        y0, y1 = height - int(math.floor(box.y1)) + 1, height - int(math.ceil(box.y0)) - 1
+        return ax, im, blit, (x0, x1, y0, y1)
+
     def render(self, view: MapView) -> bytes:
+        from PIL import Image
+
         key = (tuple(view.rows), tuple(view.cols))
         if key not in self.cache:
             if len(self.cache) >= self.keep:
                 self.cache.pop(next(iter(self.cache)))
-            fig = draw_attention_map(view.matrix, view.rows, view.cols, view.title)
-            ax = fig.axes[0]
-            self.cache[key] = (ax, ax.images[0], Blitter(fig, [ax.images[0], ax.title]))
-        ax, im, blit = self.cache[key]
-        im.set_data(view.matrix)
+            self.cache[key] = self._prepare(view)
+        ax, im, blit, (x0, x1, y0, y1) = self.cache[key]
+        im.set_data(view.matrix)  # kept in sync for anyone reading the figure
         ax.title.set_text(view.title)
-        return blit.png()
+        canvas = blit.canvas
+        canvas.restore_region(blit.background)
+        blit.fig.draw_artist(ax.title)
+        pixels = np.asarray(canvas.buffer_rgba())
+        cells = (im.cmap(im.norm(np.asarray(view.matrix, float))) * 255).astype(np.uint8)
+        patch = Image.fromarray(cells).resize((x1 - x0, y1 - y0), Image.NEAREST)
+        frame = pixels[..., :3].copy()
+        frame[y0:y1, x0:x1] = np.asarray(patch)[..., :3]
+        buf = io.BytesIO()
+        Image.fromarray(frame).save(buf, format="png", compress_level=1)
+        return buf.getvalue()
 
 
 def _example_options(cubes) -> list[tuple[str, tuple[int, int]]]:
@@ -926,7 +964,8 @@ def _shares_of(scores: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
 
 
 def build_flow_explorer(att: np.ndarray, tokens: Sequence[str], attribution: np.ndarray | None = None,
-                        cls_token: str = "[CLS]", sep_token: str = "[SEP]", precompute: bool = True):
+                        cls_token: str = "[CLS]", sep_token: str = "[SEP]", precompute: bool = True,
+                        words_only: bool = True):
     """Layer slider over raw attention, rollout and flow into [CLS] (flow computed once per layer, cached).
 
     Args:
@@ -934,6 +973,8 @@ def build_flow_explorer(att: np.ndarray, tokens: Sequence[str], attribution: np.
         tokens: its n tokens.
         attribution: optional (n,) blank-out attribution, drawn as |attribution| and ranked against.
         precompute: compute the flow of every layer now (slider moves then only redraw).
+        words_only: draw only word and punctuation tokens, each method rescaled to sum to 1 over them
+            (as the rank correlations are computed); False draws [CLS] and [SEP] too.
 
     Returns:
         a VBox; ``.controls`` holds the widgets, ``.scores(layer)`` the data drawn, ``.flow`` the FlowCache.
@@ -957,23 +998,35 @@ def build_flow_explorer(att: np.ndarray, tokens: Sequence[str], attribution: np.
             out["|blank-out|"] = np.abs(np.asarray(attribution, float))
         return out
 
+    shown = np.flatnonzero(np.isin(kinds, ["word", "punct"])) if words_only else np.arange(len(tokens))
+    if len(shown) == 0:
+        raise ValueError("The example has no word tokens to show; use a real sentence or words_only=False.")
+    over = "the words" if words_only else "all tokens"
+
+    def drawn(top: int) -> dict[str, np.ndarray]:
+        return _shares_of({k: v[shown] for k, v in scores(top).items()})
+
+    def title(top: int) -> str:
+        return f"What flows into [CLS] after layer {top} (each method sums to 1 over {over})"
+
     tops = range(1, n_layers + 1) if precompute else [n_layers]
-    ymax = max(v.max() for top in tops for v in _shares_of(scores(top)).values()) * 1.05
+    ymax = max(v.max() for top in tops for v in drawn(top).values()) * 1.05
     layer = w.IntSlider(value=n_layers, min=1, max=n_layers, description="layer", continuous_update=False)
     status = w.Label("")
     image = w.Image(format="png")
-    fig = draw_scores(tokens, scores(n_layers), "")
+    fig = draw_scores([tokens[i] for i in shown], drawn(n_layers), title(n_layers))
     ax = fig.axes[0]
     ax.set_ylim(0, max(ymax, 1e-6))
+    ax.set_ylabel(f"share of {over}")
     bars = dict(zip(scores(n_layers), ax.containers))
     blit = Blitter(fig, [rect for c in ax.containers for rect in c] + [ax.title])
 
     def redraw(_=None):
         s = scores(layer.value)
-        for name, h in _shares_of(s).items():
+        for name, h in drawn(layer.value).items():
             for rect, value in zip(bars[name], h):
                 rect.set_height(min(value, ax.get_ylim()[1]))
-        ax.title.set_text(f"What flows into [CLS] after layer {layer.value} (each method sums to 1)")
+        ax.title.set_text(title(layer.value))
         if attribution is not None:
             rho = rank_agreement({k: v for k, v in s.items() if k != "|blank-out|"}, attribution, kinds)
             status.value = "Spearman with |blank-out| (words only): " + ", ".join(f"{k} {v:+.2f}" for k, v in rho.items())
@@ -985,7 +1038,7 @@ def build_flow_explorer(att: np.ndarray, tokens: Sequence[str], attribution: np.
     box.controls = {"layer": layer, "image": image, "status": status}
     box.scores = scores
     box.flow = flow
-    box.figure = lambda: draw_scores(tokens, scores(layer.value), f"What flows into [CLS] after layer {layer.value}")
+    box.figure = lambda: draw_scores([tokens[i] for i in shown], drawn(layer.value), title(layer.value))
     return box
 
 
