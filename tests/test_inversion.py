@@ -1,0 +1,83 @@
+"""The bag-of-words inversion probe, its baseline, and nearest-neighbour recovery."""
+
+import numpy as np
+import pytest
+
+from helpers import inversion as I
+
+
+def test_content_words_and_vocabulary():
+    assert I.content_words("The film was GOOD, the film!") == ["film", "good"]
+    texts = ["a good film", "a bad film", "good music", "film music"]
+    vocab = I.build_vocabulary(texts, min_count=2)
+    assert vocab == ["film", "good", "music"]
+    y = I.bag_of_words(texts, vocab)
+    assert y.shape == (4, 3) and y[0].tolist() == [1, 1, 0]
+    with pytest.raises(ValueError, match="min_count"):
+        I.build_vocabulary(texts, min_count=9)
+
+
+def test_prf():
+    truth = np.array([[1, 0, 1], [0, 1, 0]])
+    assert I.prf(truth, truth)["f1"] == 1.0
+    r = I.prf(np.array([[1, 1, 0], [0, 0, 0]]), truth)
+    assert r["precision"] == 0.5 and r["recall"] == pytest.approx(1 / 3)
+    with pytest.raises(ValueError, match="must match"):
+        I.prf(truth[:1], truth)
+
+
+def _encoded(n=300, width=24, words=12, seed=0, informative=True):
+    """Vectors that are a noisy linear code of a random bag of words (or pure noise)."""
+    rng = np.random.default_rng(seed)
+    y = (rng.random((n, words)) < 0.2).astype(np.float32)
+    code = rng.normal(size=(words, width))
+    noise = rng.normal(size=(n, width)) * 0.3
+    x = (y @ code + noise) if informative else rng.normal(size=(n, width))
+    return x, y
+
+
+def test_probe_recovers_encoded_words_and_not_noise():
+    x, y = _encoded()
+    probe = I.fit_inversion_probe(x[:200], y[:200])
+    good = I.prf(probe.predict(x[200:]), y[200:])
+    base = I.frequent_words_baseline(y[:200], y[200:])
+    assert good["f1"] > 0.8 and good["f1"] > base["f1"] + 0.3
+    xn, _ = _encoded(informative=False)
+    noise_probe = I.fit_inversion_probe(xn[:200], y[:200])
+    bad = I.prf(noise_probe.predict(xn[200:]), y[200:])
+    assert bad["f1"] < good["f1"] - 0.4
+    with pytest.raises(ValueError, match="same N"):
+        I.fit_inversion_probe(x[:10], y[:9])
+
+
+def test_inversion_by_layer_and_recovered_words():
+    x, y = _encoded()
+    xn, _ = _encoded(informative=False)
+    train = {"cls": np.stack([xn[:200], x[:200]]), "mean": np.stack([x[:200], x[:200]])}
+    test = {"cls": np.stack([xn[200:], x[200:]]), "mean": np.stack([x[200:], x[200:]])}
+    res = I.inversion_by_layer(train, y[:200], test, y[200:])
+    assert res["cls"][0]["f1"] < res["mean"][0]["f1"] - 0.4
+    assert I.check_leakier("mean", res, layer=0).startswith("Right")
+    assert I.check_leakier("cls", res, layer=0).startswith("Not quite")
+    assert I.check_leakier(None, res).startswith("Not answered")
+    assert I.check_leakier("max", res).startswith("Not quite")
+    vocab = ["good", "film", "bad"]
+    texts = ["good film", "bad"]
+    rng = np.random.default_rng(0)
+    xs = rng.normal(size=(40, 4))
+    ys = I.bag_of_words(["good film" if i % 2 else "bad" for i in range(40)], vocab)
+    xs[:, 0] += 3 * (np.arange(40) % 2)
+    probe = I.fit_inversion_probe(xs, ys)
+    rows = I.recovered_words(probe, np.array([[3, 0, 0, 0], [0, 0, 0, 0]], float), vocab, texts)
+    assert set(rows[0]["hits"]) == {"good", "film"} and rows[1]["hits"] == ["bad"]
+
+
+def test_nearest_neighbour_recovery_degrades_with_noise():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(100, 16))
+    rec = I.nearest_neighbour_recovery(x, x, noise=(0.0, 3.0))
+    assert rec[0.0] == 1.0 and rec[3.0] < 0.9
+    with pytest.raises(ValueError, match="same shape"):
+        I.nearest_neighbour_recovery(x, x[:5])
+    y = (rng.random((100, 5)) < 0.3).astype(float)
+    assert I.neighbour_words(x, y, x, y)["f1"] == 1.0
