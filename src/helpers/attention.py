@@ -12,6 +12,7 @@ the pure functions, and ``check_*`` functions mark the notebook's exercises.
 
 from __future__ import annotations
 
+import functools
 import io
 import math
 import string
@@ -834,49 +835,72 @@ class Blitter:
         return buf.getvalue()
 
 
-class _MapRenderer:
-    """The attention explorer's picture: axes, labels and colour bar drawn once per token layout; each
-    update paints the heatmap's cells straight into the pixel buffer (colour map + nearest-neighbour
-    upscaling), draws the title and encodes the PNG."""
+@functools.lru_cache(maxsize=4)
+def _font(size: int):
+    """Matplotlib's own DejaVu Sans as a Pillow font (so the preview matches the saved figures)."""
+    from matplotlib import font_manager
+    from PIL import ImageFont
 
-    def __init__(self, keep: int = 16):
-        self.cache: dict = {}
-        self.keep = keep
+    path = font_manager.findfont(font_manager.FontProperties(family="DejaVu Sans"))
+    return ImageFont.truetype(path, size)
 
-    def _prepare(self, view: MapView):
-        fig = draw_attention_map(view.matrix, view.rows, view.cols, view.title)
-        ax = fig.axes[0]
-        im = ax.images[0]
-        blit = Blitter(fig, [im, ax.title])
-        box = ax.get_window_extent()
-        height = int(blit.canvas.get_width_height()[1])
-        # inner pixel box of the axes (the spines stay as drawn); buffer rows run top-down
-        x0, x1 = int(math.ceil(box.x0)) + 1, int(math.floor(box.x1)) - 1
-        y0, y1 = height - int(math.floor(box.y1)) + 1, height - int(math.ceil(box.y0)) - 1
-        return ax, im, blit, (x0, x1, y0, y1)
 
-    def render(self, view: MapView) -> bytes:
-        from PIL import Image
+def _map_colours(matrix: np.ndarray) -> np.ndarray:
+    """(n,m) weights -> (n,m,3) uint8 colours: the "Blues" map on a fixed 0..1 square-root scale (as drawn)."""
+    from matplotlib import colormaps
 
-        key = (tuple(view.rows), tuple(view.cols))
-        if key not in self.cache:
-            if len(self.cache) >= self.keep:
-                self.cache.pop(next(iter(self.cache)))
-            self.cache[key] = self._prepare(view)
-        ax, im, blit, (x0, x1, y0, y1) = self.cache[key]
-        im.set_data(view.matrix)  # kept in sync for anyone reading the figure
-        ax.title.set_text(view.title)
-        canvas = blit.canvas
-        canvas.restore_region(blit.background)
-        blit.fig.draw_artist(ax.title)
-        pixels = np.asarray(canvas.buffer_rgba())
-        cells = (im.cmap(im.norm(np.asarray(view.matrix, float))) * 255).astype(np.uint8)
-        patch = Image.fromarray(cells).resize((x1 - x0, y1 - y0), Image.NEAREST)
-        frame = pixels[..., :3].copy()
-        frame[y0:y1, x0:x1] = np.asarray(patch)[..., :3]
-        buf = io.BytesIO()
-        Image.fromarray(frame).save(buf, format="png", compress_level=1)
-        return buf.getvalue()
+    scaled = np.sqrt(np.clip(np.asarray(matrix, float), 0.0, 1.0))
+    return (colormaps["Blues"](scaled)[..., :3] * 255).astype(np.uint8)
+
+
+def render_map_png(view: MapView, max_grid: int = 600) -> bytes:
+    """PNG of an attention map for the explorer, drawn with Pillow in a few ms (no matplotlib layout).
+
+    Same content as draw_attention_map (rows = reading tokens, columns = tokens read, fixed 0..1
+    square-root colour scale); use draw_attention_map for a Figure to save.
+    """
+    from PIL import Image, ImageDraw
+
+    matrix = np.asarray(view.matrix, float)
+    n_rows, n_cols = matrix.shape
+    cell = int(max(6, min(24, max_grid // max(n_rows, n_cols, 1))))
+    font, small = _font(11), _font(10)
+    row_w = int(max(font.getlength(t) for t in view.rows)) + 8
+    col_h = int(max(font.getlength(t) for t in view.cols)) + 8
+    top, left = 28, row_w + 6
+    grid_w, grid_h = n_cols * cell, n_rows * cell
+    width = left + grid_w + 80
+    height = top + grid_h + col_h + 22
+    img = Image.new("RGB", (width, height), "white")
+    draw = ImageDraw.Draw(img)
+    draw.text((6, 6), view.title, fill="black", font=_font(12))
+    # the cells
+    cells = Image.fromarray(_map_colours(matrix)).resize((grid_w, grid_h), Image.NEAREST)
+    img.paste(cells, (left, top))
+    draw.rectangle([left - 1, top - 1, left + grid_w, top + grid_h], outline="black")
+    # row labels, right-aligned beside the grid
+    for i, t in enumerate(view.rows):
+        draw.text((left - 4, top + i * cell + cell / 2), t, fill="black", font=font, anchor="rm")
+    # column labels: written horizontally, then the strip is turned a quarter turn (read bottom to top)
+    strip = Image.new("RGB", (col_h, grid_w), "white")
+    sdraw = ImageDraw.Draw(strip)
+    for j, t in enumerate(view.cols):
+        sdraw.text((col_h - 4, j * cell + cell / 2), t, fill="black", font=font, anchor="rm")
+    img.paste(strip.transpose(Image.Transpose.ROTATE_90), (left, top + grid_h + 1))
+    draw.text((left + grid_w / 2, height - 4), "columns: read from (key)   rows: reading token (query)",
+              fill="black", font=small, anchor="ms")
+    # colour bar on the same square-root scale
+    bar_x, bar_h = left + grid_w + 14, max(min(grid_h, 240), 60)
+    ramp = np.linspace(1.0, 0.0, bar_h)[:, None].repeat(12, 1)
+    img.paste(Image.fromarray(_map_colours(ramp)), (bar_x, top))
+    draw.rectangle([bar_x - 1, top - 1, bar_x + 12, top + bar_h], outline="black")
+    for tick in (0.0, 0.1, 0.2, 0.4, 0.6, 0.8, 1.0):
+        y = top + (1 - math.sqrt(tick)) * (bar_h - 1)
+        draw.line([bar_x + 12, y, bar_x + 16, y], fill="black")
+        draw.text((bar_x + 19, y), f"{tick:g}", fill="black", font=small, anchor="lm")
+    buf = io.BytesIO()
+    img.save(buf, format="png", compress_level=1)
+    return buf.getvalue()
 
 
 def _example_options(cubes) -> list[tuple[str, tuple[int, int]]]:
@@ -923,7 +947,6 @@ def build_attention_explorer(cubes, lm=None, save_folder=None):
     save = w.Button(description="save PNG + SVG")
     status = w.Label("")
     image = w.Image(format="png")
-    renderer = _MapRenderer()
 
     def view() -> MapView:
         att, tokens = example(chooser.value)
@@ -932,7 +955,7 @@ def build_attention_explorer(cubes, lm=None, save_folder=None):
     def redraw(_=None):
         head.disabled = mean.value
         try:
-            image.value = renderer.render(view())
+            image.value = render_map_png(view())
             status.value = ""
         except ValueError as exc:  # shown, never raised into the event loop
             status.value = f"error: {exc}"
