@@ -835,7 +835,7 @@ class Blitter:
         return buf.getvalue()
 
 
-@functools.lru_cache(maxsize=4)
+@functools.lru_cache(maxsize=8)
 def _font(size: int):
     """Matplotlib's own DejaVu Sans as a Pillow font (so the preview matches the saved figures)."""
     from matplotlib import font_manager
@@ -863,8 +863,8 @@ def render_map_png(view: MapView, max_grid: int = 600) -> bytes:
 
     matrix = np.asarray(view.matrix, float)
     n_rows, n_cols = matrix.shape
-    cell = int(max(6, min(24, max_grid // max(n_rows, n_cols, 1))))
-    font, small = _font(11), _font(10)
+    cell = int(max(8, min(24, max_grid // max(n_rows, n_cols, 1))))
+    font, small = _font(max(7, min(11, cell - 2))), _font(10)
     row_w = int(max(font.getlength(t) for t in view.rows)) + 8
     col_h = int(max(font.getlength(t) for t in view.cols)) + 8
     top, left = 28, row_w + 6
