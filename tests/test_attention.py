@@ -362,3 +362,23 @@ def test_bad_input_raises_value_errors(cube):
         at.attention_flow(random_attention(), layer=7)
     with pytest.raises(ValueError, match="different nodes"):
         at.max_flow(np.ones((3, 3)), 1, 1)
+
+
+def test_clark_reference_only_for_bert_base():
+    from types import SimpleNamespace
+
+    base = SimpleNamespace(name="bert-base-uncased", num_layers=12, num_heads=12, hidden_size=768)
+    mini = SimpleNamespace(name="embedded", num_layers=6, num_heads=12, hidden_size=384)
+    assert at.is_bert_base(base) and not at.is_bert_base(mini)
+
+
+def test_map_preview_is_a_png_whose_size_follows_the_tokens():
+    from io import BytesIO
+
+    from PIL import Image
+
+    small = at.MapView(np.full((4, 4), 0.25), ["[CLS]", "a", "b", "[SEP]"], ["[CLS]", "a", "b", "[SEP]"], "t")
+    tokens = [f"w{i}" for i in range(70)]
+    large = at.MapView(np.full((70, 70), 1 / 70), tokens, tokens, "t")
+    sizes = [Image.open(BytesIO(at.render_map_png(v))).size for v in (small, large)]
+    assert sizes[0][0] < sizes[1][0] and sizes[0][1] < sizes[1][1]
