@@ -79,6 +79,7 @@ def test_projection_cache_and_explorer(tmp_path):
     assert not np.array_equal(box.state["coords"]["cls"], cache.get("label", "cls", 2))
     box.controls["colour"].value = "again"
     assert box.state["colour"] == "again"
+    assert box.controls["image"].value[:4] == b"\x89PNG"
     with pytest.raises(ValueError, match="umap"):
         V.project_2d(feats["cls"][0], method="tsne")
 

@@ -230,35 +230,94 @@ def draw_projection(coords: dict[str, np.ndarray], labels, label_names: Sequence
     return fig
 
 
+class MapView:
+    """One reusable figure for the map explorer: redraws by moving points, not by building a new figure.
+
+    ``render()`` returns PNG bytes, so a widgets.Image shows it without the notebook's figure machinery.
+    """
+
+    def __init__(self, poolings: Sequence[str], dpi: int = 70):
+        import matplotlib
+
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+
+        self.fig = Figure(figsize=(3.6 * len(poolings) + 1.4, 3.3), dpi=dpi)
+        FigureCanvasAgg(self.fig)
+        self.axes = self.fig.subplots(1, len(poolings), squeeze=False)[0]
+        self.poolings = list(poolings)
+        self.points = []
+        for ax, p in zip(self.axes, self.poolings):
+            self.points.append(ax.scatter([], [], s=6, linewidths=0))
+            ax.set_title(LABELS.get(p, p), fontsize=10)
+            ax.set_xticks([])
+            ax.set_yticks([])
+        self.fig.subplots_adjust(left=0.02, right=0.8, bottom=0.03, top=0.85, wspace=0.08)
+        self._legend_for = None
+        self._cmap = matplotlib.colormaps["tab20"]
+
+    def render(self, coords: dict, labels, label_names: Sequence[str], title: str = "") -> bytes:
+        """Move the points to ``coords`` (pooling -> (N,2)), colour them by ``labels``; return PNG bytes."""
+        import io
+
+        from matplotlib.lines import Line2D
+
+        y = np.asarray(labels)
+        colours = self._cmap(y % self._cmap.N)
+        for ax, pts, p in zip(self.axes, self.points, self.poolings):
+            xy = np.asarray(coords[p])
+            pts.set_offsets(xy)
+            pts.set_facecolors(colours)
+            lo, hi = xy.min(0), xy.max(0)
+            pad = 0.05 * (hi - lo + 1e-9)
+            ax.set_xlim(lo[0] - pad[0], hi[0] + pad[0])
+            ax.set_ylim(lo[1] - pad[1], hi[1] + pad[1])
+        key = tuple(label_names)
+        if key != self._legend_for:
+            if self.fig.legends:
+                self.fig.legends[0].remove()
+            handles = [Line2D([], [], marker="o", ls="", color=self._cmap(c % self._cmap.N), label=n)
+                       for c, n in enumerate(label_names)]
+            self.fig.legend(handles=handles, loc="center right", fontsize=7, frameon=False)
+            self._legend_for = key
+        self.fig.suptitle(title, fontsize=10)
+        buf = io.BytesIO()
+        self.fig.savefig(buf, format="png", pil_kwargs={"compress_level": 1})
+        return buf.getvalue()
+
+
 def build_projection_explorer(cache: ProjectionCache, num_layers: int, layer: int | None = None,
                               poolings: Sequence[str] = ("cls", "mean")):
     """Layer slider + colour-by chooser over a ProjectionCache; redraws [CLS] and mean maps side by side.
 
     Returns:
-        ipywidgets.VBox with ``.controls`` (layer, colour, out) and ``.state`` (the coords drawn last).
+        ipywidgets.VBox with ``.controls`` (layer, colour, image, error) and ``.state`` (the coords drawn last).
     """
+    import html
+
     import ipywidgets as w
-    import matplotlib.pyplot as plt
-    from IPython.display import display
 
     layer = num_layers if layer is None else layer
     slider = w.IntSlider(layer, 0, num_layers, description="layer", continuous_update=False)
     colour = w.Dropdown(options=list(cache.maps), description="colour by")
-    out = w.Output()
-    box = w.VBox([w.HBox([slider, colour]), out])
-    box.controls = {"layer": slider, "colour": colour, "out": out}
+    image = w.Image(format="png")
+    error = w.HTML()
+    box = w.VBox([w.HBox([slider, colour]), image, error])
+    box.controls = {"layer": slider, "colour": colour, "image": image, "error": error}
     box.state = None
+    view = MapView(poolings)
 
-    @out.capture()
     def render(*_):
-        data = cache.maps[colour.value]
-        coords = {p: cache.get(colour.value, p, slider.value) for p in poolings}
+        try:
+            data = cache.maps[colour.value]
+            coords = {p: cache.get(colour.value, p, slider.value) for p in poolings}
+        except (ValueError, KeyError, IndexError) as exc:  # show, don't raise inside a callback
+            error.value = f"<span style='color:#b00'>{html.escape(str(exc))}</span>"
+            return
+        error.value = ""
         box.state = {"layer": slider.value, "colour": colour.value, "coords": coords}
-        fig = draw_projection(coords, data.labels, data.label_names,
-                              title=f"{cache.method.upper()} of layer {slider.value}, coloured by {colour.value}")
-        out.clear_output(wait=True)
-        display(fig)
-        plt.close(fig)
+        image.value = view.render(coords, data.labels, data.label_names,
+                                  title=f"{cache.method.upper()} of layer {slider.value}, coloured by {colour.value}")
 
     slider.observe(render, names="value")
     colour.observe(render, names="value")
