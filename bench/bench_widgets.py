@@ -80,8 +80,10 @@ def moves_for(widget, n: int) -> list:
         grid = [lo + step * k for k in range(count)]
         if isinstance(widget, W.IntSlider):
             grid = [int(round(x)) for x in grid]
-        picks = [grid[int(i * (len(grid) - 1) / max(n - 1, 1))] for i in range(n)] if len(grid) > 1 else []
-        return [v for v in picks if v != value] or grid[:1]
+        if count > n:  # spread the moves over the whole range
+            grid = [grid[int(i * (count - 1) / (n - 1))] for i in range(n)]
+        values = [v for v in grid if v != value] + [value]
+        return list(itertools.islice(itertools.cycle(values), n)) if len(values) > 1 else []
     if isinstance(widget, (W.Dropdown, W.SelectionSlider, W.ToggleButtons, W.RadioButtons, W.Select)):
         values = [opt[1] if isinstance(opt, tuple) else opt for opt in widget.options]
         values = [v for v in values if v != value] + [value]

@@ -221,3 +221,17 @@ def test_encode_ids_feeds_rows_as_given(tiny):
 def test_pool_function_rejects_unknown_names():
     with pytest.raises(ValueError, match="Unknown pooling"):
         pool(torch.zeros(1, 3, 2), torch.ones(1, 3), "avg")
+
+
+def test_ten_thousand_sentences_stay_bounded(tiny, embedded, capsys):
+    reviews = [f"review {i}: the plot was thin, the acting uneven, but the music and the final scene carried it"
+               for i in range(10_000)]
+    with pytest.raises(ValueError, match="hidden_states=False"):
+        encode(embedded, reviews)  # refused before any forward pass: every layer of 10k rows is GBs
+    texts = [f"film {i}" for i in range(10_000)]
+    cube = encode(tiny, texts, hidden_states=False, attentions=False, batch_size=256, progress=True)
+    assert cube.hidden_states is None and cube.last_hidden.shape[0] == 10_000
+    assert "encode" in capsys.readouterr().err  # the progress bar was shown
+    vecs = embed(tiny, texts, pooling="mean", batch_size=512)
+    assert vecs.shape == (10_000, tiny.hidden_size) and vecs.dtype == np.float32
+    np.testing.assert_allclose(vecs[:4], cube.mean()[:4], atol=1e-5)
