@@ -23,6 +23,9 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from .checks import CheckResult as Check
+from .checks import unanswered as _unanswered
+
 #: The token kinds shares are computed for, in display order.
 KINDS = ("cls", "sep", "punct", "word")
 KIND_LABELS = {"cls": "[CLS]", "sep": "[SEP]", "punct": "punctuation", "word": "words"}
@@ -1066,26 +1069,6 @@ def build_flow_explorer(att: np.ndarray, tokens: Sequence[str], attribution: np.
 
 
 # ============================================================================ exercise checks
-
-
-@dataclass
-class Check:
-    """The verdict of a check function: ok is True, False or None (not answered yet)."""
-
-    ok: bool | None
-    message: str
-    details: dict = field(default_factory=dict)
-
-    def __repr__(self) -> str:
-        return self.message
-
-    def _repr_markdown_(self) -> str:
-        mark = {True: "✅", False: "❌", None: "⏳"}[self.ok]
-        return f"{mark} {self.message}"
-
-
-def _unanswered(answer) -> bool:
-    return answer is None or answer is Ellipsis
 
 
 def check_peak_layer(answer, shares: dict[str, np.ndarray], kind: str = "sep") -> Check:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -13,13 +13,19 @@ class CheckResult:
     Attributes:
         ok: True (right), False (wrong) or None (not answered yet).
         message: what is right or wrong, for the reader.
+        details: any numbers behind the verdict, for tests and curious readers.
     """
 
     ok: bool | None
     message: str
+    details: dict = field(default_factory=dict)
 
-    def __repr__(self) -> str:  # the notebook shows the message as the cell's result
+    def __repr__(self) -> str:  # plain-text front ends show the message
         return self.message
+
+    def _repr_markdown_(self) -> str:  # notebooks show it with a mark
+        mark = {True: "✅", False: "❌", None: "⏳"}[self.ok]
+        return f"{mark} {self.message}"
 
     def __bool__(self) -> bool:
         return bool(self.ok)
