@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
@@ -40,7 +41,8 @@ class CacheStats:
 #: Stats of the most recent call to features() / features_multi().
 last_stats = CacheStats()
 
-_FINGERPRINTS: dict[int, tuple[int, str]] = {}
+#: model -> (parameter version counters, (name, fingerprint)): skips re-hashing weights that did not change.
+_FINGERPRINTS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
 def model_fingerprint(lm: LoadedModel) -> str:
@@ -50,6 +52,10 @@ def model_fingerprint(lm: LoadedModel) -> str:
     (milliseconds for a BERT-base) and changes under any training step.
     """
     model = lm.encoder
+    versions = tuple(t._version for t in model.state_dict().values())  # bumped by every in-place update
+    memo = _FINGERPRINTS.get(model)
+    if memo is not None and memo[0] == versions and memo[1][0] == lm.name:
+        return memo[1][1]
     digest = hashlib.sha256()
     digest.update(lm.name.encode())
     cfg = model.config.to_dict()
@@ -64,7 +70,9 @@ def model_fingerprint(lm: LoadedModel) -> str:
             digest.update(str(tuple(tensor.shape)).encode())
             probe = torch.cat([flat.sum().reshape(1), flat.abs().sum().reshape(1), flat[:8], flat[-8:]])
             digest.update(probe.cpu().numpy().tobytes())
-    return digest.hexdigest()[:16]
+    fingerprint = digest.hexdigest()[:16]
+    _FINGERPRINTS[model] = (versions, (lm.name, fingerprint))
+    return fingerprint
 
 
 def data_fingerprint(texts: Sequence[str], pairs: Sequence[str] | None = None, max_length: int | None = None) -> str:
