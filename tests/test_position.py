@@ -149,6 +149,10 @@ def test_readouts_match_the_cube(tiny):
     nocls = helpers.encode_ids(tiny, [w + [tok.sep_token_id] for w in words], attentions=False)
     assert np.allclose(out["nocls_first"][-1], nocls.token(0).numpy(), atol=1e-5)
     assert np.allclose(out["nocls_mean"][-1], nocls.mean().numpy(), atol=1e-5)
+    last_only = pos.position_readouts(tiny, texts, keys=("cls_middle", "sep"), all_layers=False)
+    assert last_only["sep"].shape == (1, 3, tiny.hidden_size)
+    assert np.allclose(last_only["cls_middle"][0], out["cls_middle"][-1], atol=1e-5)
+    assert np.allclose(last_only["sep"][0], out["sep"][-1], atol=1e-5)
     with pytest.raises(ValueError):
         pos.position_readouts(tiny, texts, keys=("nowhere",))
 
@@ -174,9 +178,14 @@ def test_position_experiment(tiny_study):
 def test_compare():
     from helpers.probes import ProbeResult
 
-    a = ProbeResult("a", np.array([0.80, 0.82]), 0.5, 10, 10)
-    b = ProbeResult("b", np.array([0.60, 0.62]), 0.5, 10, 10)
+    a = ProbeResult("a", np.array([0.80, 0.82]), 0.5, 1000, 1000)
+    b = ProbeResult("b", np.array([0.60, 0.62]), 0.5, 1000, 1000)
     assert pos.compare(a, b) == "higher" and pos.compare(b, a) == "lower" and pos.compare(a, a) == "about the same"
+    # the same gap on a test set of 10 sentences cannot be told apart from chance
+    small_a = ProbeResult("a", np.array([0.80, 0.82]), 0.5, 10, 10)
+    small_b = ProbeResult("b", np.array([0.60, 0.62]), 0.5, 10, 10)
+    assert pos.compare(small_a, small_b) == "about the same"
+    assert pos.margin(small_a, small_b) > pos.margin(a, b) >= 0.01
 
 
 def test_draw_functions_return_figures(tiny_cube, tiny_study, tiny):
@@ -253,7 +262,7 @@ def test_check_best_readout_on_a_clear_case():
     from helpers.probes import ProbeResult
 
     def res(key, accs):
-        return pos.PositionResult(key, key, "standard", ProbeResult(key, np.array(accs), 0.5, 10, 10), np.ones(3))
+        return pos.PositionResult(key, key, "standard", ProbeResult(key, np.array(accs), 0.5, 1000, 1000), np.ones(3))
 
     study = pos.PositionStudy([res("cls", [0.6, 0.62]), res("mean", [0.9, 0.91])], "m", 10, 10, (0, 1))
     assert pos.check_best_readout("mean", study).ok is True

@@ -8,11 +8,11 @@ plain data (lists of dicts, dicts); the ``*_html`` functions render that data, a
 from __future__ import annotations
 
 import html
-from dataclasses import dataclass
 from typing import Any, Sequence
 
 import torch
 
+from .checks import CheckResult, unanswered
 from .cube import encode, encode_ids
 from .models import LoadedModel
 
@@ -29,27 +29,8 @@ SPECIAL_ROLES: dict[str, str] = {
 KIND_COLOURS = {"special": "#dbe9f6", "piece": "#fdebd0", "unk": "#f5b7b1", "pad": "#eeeeee", "word": "#ffffff"}
 
 
-@dataclass
-class CheckResult:
-    """The verdict of a "Try it" check.
-
-    Attributes:
-        ok: True (right), False (wrong) or None (not answered yet).
-        message: what is right or wrong, for the reader.
-    """
-
-    ok: bool | None
-    message: str
-
-    def __repr__(self) -> str:  # the notebook shows the message as the cell's result
-        return self.message
-
-    def __bool__(self) -> bool:
-        return bool(self.ok)
-
-
 def _unanswered(answer: Any) -> bool:
-    return answer is None or answer is Ellipsis
+    return unanswered(answer)
 
 
 def _tokenizer(lm_or_tokenizer):
