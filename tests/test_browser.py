@@ -222,7 +222,9 @@ def test_notebook_in_jupyterlab(lab, browser, name):
     console_errors: list[str] = []
     page.on("pageerror", lambda exc: console_errors.append(str(exc)))
     try:
-        page.goto(f"{lab.base}/lab/tree/{name}?token={lab.token}")
+        # a fresh workspace per notebook, so no tab from an earlier test is restored beside it
+        workspace = Path(name).stem.replace("_", "-")
+        page.goto(f"{lab.base}/lab/workspaces/{workspace}/tree/{name}?reset&token={lab.token}")
         page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=120_000)
         wait_idle(page)
         kernel = page.locator(".jp-Toolbar-kernelName").first.inner_text()
