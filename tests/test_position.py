@@ -272,3 +272,23 @@ def test_check_best_readout_on_a_clear_case():
 def test_locally_available():
     assert pos.locally_available("embedded") is True
     assert pos.locally_available("no-such-owner/no-such-model") is False
+
+
+def _study(accs: dict[str, list[float]], n_test: int = 1000) -> pos.PositionStudy:
+    from helpers.probes import ProbeResult
+
+    results = [
+        pos.PositionResult(k, pos.READOUTS[k][2], pos.READOUTS[k][0],
+                           ProbeResult(k, np.array(v), 0.5, n_test, n_test), np.array([1.0, 0.5]))
+        for k, v in accs.items()
+    ]
+    return pos.PositionStudy(results, "m", n_test, n_test, (0, 1))
+
+
+def test_conclusion_follows_the_numbers():
+    same = pos.conclusion(_study({"cls": [0.80, 0.81], "cls_end": [0.80, 0.80], "cls_middle": [0.79, 0.80]}))
+    assert "did not make it measurably worse" in same
+    worse = pos.conclusion(_study({"cls": [0.80, 0.81], "cls_end": [0.60, 0.61], "cls_middle": [0.62, 0.60]}))
+    assert "measurably worse for this model" in worse and "lower than the usual" in worse
+    chance = pos.conclusion(_study({"cls": [0.50, 0.51], "cls_end": [0.50, 0.50]}))
+    assert "not clearly above chance" in chance

@@ -459,7 +459,10 @@ def conclusion(study: PositionStudy) -> str:
     best = max(study.results, key=lambda r: r.probe.mean)
     lines.append(f"Best readout here: {best.label} ({best.probe.mean:.3f}).")
     moved = [study[k] for k in ("cls_end", "cls_middle") if k in study.keys()]
-    if moved:
+    if base.mean - base.chance <= margin(base, base):
+        lines.append("[CLS] itself is not clearly above chance here (an untrained model, or too few reviews), "
+                     "so moving it cannot show whether its position matters.")
+    elif moved:
         same = [r.label for r in moved if compare(r.probe, base) != "lower"]
         if len(same) == len(moved):
             lines.append("Moving [CLS] away from position 0 did not make it measurably worse (within the noise): "
@@ -469,6 +472,7 @@ def conclusion(study: PositionStudy) -> str:
         else:
             lines.append("Moving [CLS] made it measurably worse for this model: it only ever saw [CLS] at 0 in "
                          "training, so what it learned to gather there does not carry over to other positions.")
+    if moved:
         fixed = study["cls"].alike[0]
         varied = [f"{r.label} {r.alike[0]:.3f}" for r in moved]
         lines.append(f"At the input, [CLS] at 0 is the same vector for every sentence (alike {fixed:.3f}); "
