@@ -238,14 +238,15 @@ def word_influence(lm: LoadedModel, sentence: str, layer: int = -1) -> dict[str,
     tok = lm.tokenizer
     rows = [[tok.cls_token_id] + words + [tok.sep_token_id]]
     rows += [[tok.cls_token_id] + words[:i] + words[i + 1:] + [tok.sep_token_id] for i in range(len(words))]
-    cube = encode_ids(lm, rows, hidden_states=True, attentions=False)
-    vecs = cube.cls(layer).double()
+    last = layer in (-1, lm.num_layers)
+    cube = encode_ids(lm, rows, hidden_states=not last, attentions=False)
+    vecs = cube.cls(-1 if last else layer).double()
     dist = 1 - _cos_rows(vecs[1:], vecs[0:1].expand_as(vecs[1:]))
     return {
         "sentence": sentence,
         "tokens": tok.convert_ids_to_tokens(words),
         "distance": dist.numpy(),
-        "layer": layer if layer >= 0 else cube.num_layers + 1 + layer,
+        "layer": layer if layer >= 0 else lm.num_layers + 1 + layer,
     }
 
 
