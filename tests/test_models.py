@@ -170,3 +170,15 @@ def test_environment_reports_versions():
     report = environment_report()
     assert report["torch"].startswith("2.13.0") and report["transformers"].startswith("5.")
     assert os.environ.get("HF_HUB_OFFLINE") == "1"
+
+
+def test_availability_without_loading(monkeypatch, tmp_path, tiny_dir):
+    from helpers.models import available_locally, model_availability
+
+    assert available_locally("embedded") and "ships with the course" in model_availability("embedded")
+    assert available_locally(tiny_dir) and "local folder" in model_availability(tiny_dir)
+    monkeypatch.setitem(config.LOCAL_MODELS, "mini-bert", tmp_path / "absent")
+    assert not available_locally("mini-bert") and "make mini-bert" in model_availability("mini-bert")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    assert not available_locally("no-such-owner/no-such-model")
+    assert "not available offline" in model_availability("no-such-owner/no-such-model")

@@ -158,16 +158,16 @@ def main(argv: list[str] | None = None) -> int:
     from helpers.course import course_map
 
     rows = course_map(NOTEBOOKS)
-    if args.kind == "tag-slides":
-        for path in tag_slides([NOTEBOOKS / r["file"] for r in rows]):
-            print(f"slide metadata written: {path.name}")
-        return 0
-    out = (args.out or ROOT / "build" / args.kind).resolve()
     if args.only:
         unknown = set(args.only) - {Path(r["file"]).stem for r in rows}
         if unknown:
             raise ExportError(f"No such notebook(s): {sorted(unknown)}; choose from {[Path(r['file']).stem for r in rows]}")
         rows = [r for r in rows if Path(r["file"]).stem in args.only]
+    if args.kind == "tag-slides":
+        for path in tag_slides([NOTEBOOKS / r["file"] for r in rows]):
+            print(f"slide metadata written: {path.name}")
+        return 0
+    out = (args.out or ROOT / "build" / args.kind).resolve()
     modules = vendor_js()
     out.mkdir(parents=True, exist_ok=True)
     copy_static(out, modules, slides=args.kind == "slides")

@@ -763,24 +763,10 @@ def build_position_explorer(study: PositionStudy, key: str = "cls_end", layer: i
 
 
 def locally_available(name: str) -> bool:
-    """True when ``name`` can be loaded here without downloading ("embedded", "mini-bert", a cached hub id)."""
-    from . import config
-    from .models import ModelLoadError, embedded_model_dir
+    """True when ``name`` can be loaded here without downloading (see models.available_locally)."""
+    from .models import available_locally
 
-    if name == "embedded":
-        try:
-            embedded_model_dir(verify=False)
-            return True
-        except ModelLoadError:
-            return False
-    if name in config.LOCAL_MODELS:
-        return (config.LOCAL_MODELS[name] / "config.json").is_file()
-    try:
-        from .models import _hub_id_is_cached
-
-        return bool(_hub_id_is_cached(name))
-    except Exception:  # noqa: BLE001 - any failure means "not here"
-        return False
+    return available_locally(name)
 
 
 def cls_vs_mean(lm: LoadedModel, train, test, seeds: Sequence[int] = (0, 1, 2)) -> dict[str, ProbeResult]:
