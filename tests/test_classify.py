@@ -104,3 +104,19 @@ def test_train_layers_freezes_the_lower_layers(tiny):
     assert changed and all(k.startswith("encoder.layer.1.") for k in changed)
     with pytest.raises(ValueError, match="train_layers"):
         C.fine_tune(tiny, TEXTS, LABELS, steps=1, progress=False, train_layers=9)
+
+
+def test_frozen_prefix_path_matches_the_full_model(tiny):
+    # training from cached lower-layer states must compute the same logits as the whole model
+    prefix = C.FrozenPrefix(tiny, TEXTS, train_layers=1)
+    torch.manual_seed(0)
+    model = C.PooledClassifier(tiny.encoder, "mean", 2, dropout=0.0).eval()
+    blocks = C._layers(tiny.encoder)[1:]
+    with torch.no_grad():
+        fast = C._top_forward(model, blocks, *prefix.batch([0, 1, 2], "cpu"))
+        full = model(**C._batch(tiny, TEXTS[:3], 64, "cpu"))
+    torch.testing.assert_close(fast, full, atol=1e-4, rtol=1e-4)
+    model.head = "cls"
+    with torch.no_grad():
+        torch.testing.assert_close(C._top_forward(model, blocks, *prefix.batch([3, 4], "cpu")),
+                                   model(**C._batch(tiny, TEXTS[3:5], 64, "cpu")), atol=1e-4, rtol=1e-4)

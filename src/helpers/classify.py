@@ -215,6 +215,10 @@ def _batch(lm: LoadedModel, texts: Sequence[str], max_length: int, device) -> di
     return {k: v.to(device) for k, v in enc.items() if k in keep}
 
 
+def _is_bert(encoder: torch.nn.Module) -> bool:
+    return getattr(encoder.config, "model_type", "") == "bert" and hasattr(encoder, "encoder")
+
+
 def _layers(encoder: torch.nn.Module):
     """The list of transformer blocks of a BERT-like encoder."""
     for path in ("encoder.layer", "transformer.layer", "layers"):
@@ -228,10 +232,58 @@ def _layers(encoder: torch.nn.Module):
     raise ValueError(f"Cannot find the transformer layers of {type(encoder).__name__}; use train_layers=None.")
 
 
+class FrozenPrefix:
+    """The (frozen) output of the layers below the trained ones, computed once per training sentence.
+
+    With ``train_layers=n`` the lower layers never change, so their output for each sentence is the same at
+    every step: computing it once makes each step run only the top ``n`` layers (several times cheaper on a CPU).
+    """
+
+    def __init__(self, lm: LoadedModel, texts: Sequence[str], train_layers: int, max_length: int = 64,
+                 batch_size: int = 64):
+        from .cube import encode
+
+        self.layer = lm.num_layers - train_layers  # index into hidden_states: input of the first trained layer
+        self.states: list[torch.Tensor] = []
+        for start in range(0, len(texts), 256):
+            cube = encode(lm, list(texts[start : start + 256]), hidden_states=True, attentions=False,
+                          batch_size=batch_size, max_length=max_length)
+            hs = cube.layer(self.layer)
+            for row, n in enumerate(cube.lengths.tolist()):
+                self.states.append(hs[row, :n].clone())
+
+    def batch(self, idx, device) -> tuple[torch.Tensor, torch.Tensor]:
+        """(B,T,H) padded states and (B,T) attention_mask for the rows ``idx``."""
+        rows = [self.states[i] for i in idx]
+        width = max(len(r) for r in rows)
+        h = torch.zeros((len(rows), width, rows[0].shape[-1]))
+        mask = torch.zeros((len(rows), width), dtype=torch.long)
+        for j, r in enumerate(rows):
+            h[j, : len(r)] = r
+            mask[j, : len(r)] = 1
+        return h.to(device), mask.to(device)
+
+
+def _top_forward(model: "PooledClassifier", top_blocks, hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Run only the trained top layers from cached states, then pool and classify: logits (B,K)."""
+    from transformers.masking_utils import create_bidirectional_mask
+
+    mask4 = create_bidirectional_mask(config=model.encoder.config, inputs_embeds=hidden, attention_mask=mask)
+    for block in top_blocks:
+        out = block(hidden, attention_mask=mask4)
+        hidden = out[0] if isinstance(out, tuple) else out
+    if model.head == "cls":
+        pooled = hidden[:, 0, :]
+    else:
+        m = mask.unsqueeze(-1).to(hidden.dtype)
+        pooled = (hidden * m).sum(1) / m.sum(1).clamp(min=1.0)
+    return model.classifier(model.dropout(pooled))
+
+
 def fine_tune(lm: LoadedModel, texts: Sequence[str], labels, *, head: str = "cls", steps: int = 60,
               batch_size: int = 16, lr: float = 5e-5, head_lr: float = 1e-3, seed: int = 0,
               max_length: int = 64, progress: bool = True, warmup: float = 0.1,
-              train_layers: int | None = None) -> FineTuneResult:
+              train_layers: int | None = None, prefix: FrozenPrefix | None = None) -> FineTuneResult:
     """Fine-tune a COPY of the model with a [CLS] or mean-pooling head for ``steps`` batches.
 
     The same seed gives the same head initialisation, dropout and batch order for either head,
@@ -242,6 +294,8 @@ def fine_tune(lm: LoadedModel, texts: Sequence[str], labels, *, head: str = "cls
         head: "cls" (the head reads ``last_hidden[:, 0]``) or "mean" (the masked mean).
         train_layers: fine-tune only the top this-many transformer layers (the embeddings and lower
             layers stay frozen, which makes CPU runs several times cheaper); None trains everything.
+        prefix: the frozen layers' output for ``texts`` (a FrozenPrefix made with the same train_layers);
+            computed here when train_layers is set and none is given.
     """
     from tqdm.auto import tqdm
 
@@ -264,6 +318,13 @@ def fine_tune(lm: LoadedModel, texts: Sequence[str], labels, *, head: str = "cls
         for block in blocks[len(blocks) - train_layers :]:
             for param in block.parameters():
                 param.requires_grad_(True)
+    top_blocks = None
+    if train_layers is not None and 0 < train_layers < lm.num_layers and _is_bert(model.encoder):
+        if prefix is None:
+            prefix = FrozenPrefix(lm, texts, train_layers, max_length)
+        if prefix.layer != lm.num_layers - train_layers or len(prefix.states) != len(texts):
+            raise ValueError("prefix was computed for other texts or another train_layers: make it with the same ones.")
+        top_blocks = _layers(model.encoder)[lm.num_layers - train_layers :]
     params = [
         {"params": [q for q in model.encoder.parameters() if q.requires_grad], "lr": lr},
         {"params": model.classifier.parameters(), "lr": head_lr},
@@ -284,8 +345,10 @@ def fine_tune(lm: LoadedModel, texts: Sequence[str], labels, *, head: str = "cls
             order, pos = rng.permutation(len(y)), 0
         idx = order[pos : pos + batch_size]
         pos += batch_size
-        batch = _batch(lm, [texts[i] for i in idx], max_length, lm.device)
-        logits = model(**batch)
+        if top_blocks is not None:
+            logits = _top_forward(model, top_blocks, *prefix.batch(idx, lm.device))
+        else:
+            logits = model(**_batch(lm, [texts[i] for i in idx], max_length, lm.device))
         loss = loss_fn(logits, torch.as_tensor(y[idx], device=lm.device))
         opt.zero_grad()
         loss.backward()
@@ -322,10 +385,13 @@ def compare_heads(lm: LoadedModel, train_texts, train_labels, test_texts, test_l
     """
     y_test = np.asarray(test_labels)
     rows, models = [], {}
+    prefix = None
+    if train_layers is not None and 0 < train_layers < lm.num_layers and _is_bert(lm.encoder):
+        prefix = FrozenPrefix(lm, list(train_texts), train_layers)  # shared by every run: same frozen layers
     for seed in seeds:
         for head in heads:
             ft = fine_tune(lm, train_texts, train_labels, head=head, steps=steps, batch_size=batch_size, lr=lr,
-                           head_lr=head_lr, seed=seed, progress=progress, train_layers=train_layers)
+                           head_lr=head_lr, seed=seed, progress=progress, train_layers=train_layers, prefix=prefix)
             acc = float((predict(lm, ft.model, list(test_texts)) == y_test).mean())
             rows.append({"head": head, "seed": seed, "accuracy": acc, "seconds": ft.seconds,
                          "final_loss": float(np.mean(ft.losses[-10:]))})
