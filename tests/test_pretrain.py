@@ -1,0 +1,341 @@
+"""Pretraining pieces behind notebook 04: corpus, pairs, masking, losses, checkpoints, widget, checks."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+import numpy as np
+import pytest
+import torch
+
+from helpers import pretrain as P
+from helpers.corpus import TOPICS, make_corpus
+
+
+@pytest.fixture(scope="module")
+def corpus():
+    return make_corpus(400, 60, seed=0)
+
+
+@pytest.fixture(scope="module")
+def tok(corpus):
+    return P.train_tokenizer(corpus.texts("train"))
+
+
+@pytest.fixture(scope="module")
+def small(corpus, tok):
+    """A 2-layer width-32 model after a few steps of MLM + NSP."""
+    model = P.new_model(tok, seed=0, layers=2, width=32, heads=2, intermediate=64, max_positions=128)
+    return P.pretrain(corpus, tok, model, objective="nsp", steps=6, batch_size=16, eval_every=3, eval_pairs=64,
+                      progress=False)
+
+
+# ----------------------------------------------------------------------------- corpus
+
+
+def test_corpus_is_deterministic_and_seeded():
+    a, b, c = make_corpus(30, 8, seed=0), make_corpus(30, 8, seed=0), make_corpus(30, 8, seed=1)
+    assert a.train == b.train and a.heldout == b.heldout
+    assert a.train != c.train
+
+
+def test_heldout_documents_are_not_training_documents(corpus):
+    train = {d.sentences for d in corpus.train}
+    assert corpus.heldout and not any(d.sentences in train for d in corpus.heldout)
+    assert not {d.doc_id for d in corpus.train} & {d.doc_id for d in corpus.heldout}
+
+
+def test_documents_follow_their_script(corpus):
+    counts = Counter(d.topic for d in corpus.train)
+    assert set(counts) == set(TOPICS) and max(counts.values()) - min(counts.values()) <= 1
+    for d in corpus.train[:50]:
+        assert d.stages[0] == 0 and list(d.stages) == sorted(set(d.stages))
+        assert 4 <= len(d.sentences) == len(d.stages) <= 7
+        assert all(s.endswith(".") and s[0].isupper() for s in d.sentences)
+
+
+def test_tokenizer_is_deterministic_and_specials_come_first(corpus, tok):
+    again = P.train_tokenizer(corpus.texts("train"))
+    assert again.get_vocab() == tok.get_vocab()
+    assert [tok.convert_ids_to_tokens(i) for i in range(5)] == list(P.SPECIAL_TOKENS)
+    assert tok.unk_token_id not in tok("She shapes the loaves by hand.")["input_ids"]
+    pieces = tok.tokenize("Mira bakes breadsticks.")  # an unseen word is spelled from pieces, never [UNK]
+    assert "[UNK]" not in pieces and any(p.startswith("##") for p in pieces)
+    with pytest.raises(ValueError, match="vocab_size"):
+        P.train_tokenizer(corpus.texts("train"), vocab_size=100)
+
+
+# ----------------------------------------------------------------------------- pairs
+
+
+def test_nsp_pairs_are_balanced_and_labelled_right(corpus):
+    pairs = P.make_pairs(corpus.train, "nsp", seed=3)
+    share = np.mean([p.label == P.NOT_NEXT for p in pairs])
+    assert abs(share - 0.5) < 0.04
+    docs = {d.doc_id: d for d in corpus.train}
+    for p in pairs[:400]:
+        s = docs[p.doc_a].sentences
+        i = s.index(p.a)
+        if p.label == P.IS_NEXT:
+            assert p.doc_b == p.doc_a and s[i + 1] == p.b
+        else:
+            assert p.doc_b != p.doc_a and p.b in docs[p.doc_b].sentences
+
+
+def test_sop_pairs_are_true_neighbours_in_order_or_swapped(corpus):
+    pairs = P.make_pairs(corpus.train, "sop", seed=0)
+    assert abs(np.mean([p.label for p in pairs]) - 0.5) < 0.04
+    docs = {d.doc_id: d for d in corpus.train}
+    for p in pairs[:400]:
+        s = docs[p.doc_a].sentences
+        assert p.doc_a == p.doc_b
+        first, second = (p.a, p.b) if p.label == 0 else (p.b, p.a)
+        assert s.index(second) == s.index(first) + 1
+
+
+def test_mlm_pairs_have_no_pair_label_and_new_epochs_give_new_pairs(corpus):
+    assert {p.label for p in P.make_pairs(corpus.train, "mlm")} == {P.IGNORE}
+    e0, e1 = P.make_pairs(corpus.train, "nsp", seed=0), P.make_pairs(corpus.train, "nsp", seed=1)
+    assert [p.b for p in e0] != [p.b for p in e1]
+    assert [p.b for p in e0] == [p.b for p in P.make_pairs(corpus.train, "nsp", seed=0)]
+
+
+def test_topic_pairs_are_half_same_topic(corpus):
+    pairs = P.topic_pairs(corpus.heldout, 200)
+    assert sum(p.same_topic for p in pairs) == 100
+    assert all(p.doc_a != p.doc_b for p in pairs)
+
+
+def test_pair_encoding_has_segments(tok):
+    row = P.encode_pairs(tok, [P.Pair("Tom bakes bread.", "He sells it.", 0, "x", "x", "d", "d")])[0]
+    tokens = tok.convert_ids_to_tokens(row["input_ids"])
+    first_sep = tokens.index("[SEP]")
+    assert tokens[0] == "[CLS]" and tokens[-1] == "[SEP]"
+    assert row["token_type_ids"] == [0] * (first_sep + 1) + [1] * (len(tokens) - first_sep - 1)
+
+
+def test_bad_input_raises(corpus):
+    with pytest.raises(ValueError, match="objective"):
+        P.make_pairs(corpus.train, "xyz")
+    with pytest.raises(ValueError, match="two documents"):
+        P.make_pairs(corpus.train[:1])
+    with pytest.raises(ValueError, match="split"):
+        corpus.texts("test")
+
+
+# ----------------------------------------------------------------------------- masking
+
+
+def _batch(tok, corpus, n=600):
+    rows = P.encode_pairs(tok, P.make_pairs(corpus.train, "nsp")[:n])
+    return P.collate(rows, tok.pad_token_id)
+
+
+def test_masking_rates_80_10_10_and_no_special_token_touched(corpus, tok):
+    batch = _batch(tok, corpus)
+    ids = batch["input_ids"]
+    specials = P.special_ids(tok)
+    gen = torch.Generator().manual_seed(0)
+    masked, labels = P.mask_tokens(ids, specials, tok.mask_token_id, len(tok), gen)
+    is_special = torch.isin(ids, torch.tensor(specials))
+    picked = labels != P.IGNORE
+    assert not (picked & is_special).any(), "a special token or padding was picked"
+    assert torch.equal(masked[is_special], ids[is_special]), "a special token or padding was changed"
+    assert torch.equal(labels[picked], ids[picked])
+    rate = picked.sum().item() / (~is_special).sum().item()
+    assert abs(rate - 0.15) < 0.01
+    n = picked.sum().item()
+    to_mask = (masked == tok.mask_token_id) & picked
+    changed = (masked != ids) & picked & ~to_mask
+    assert abs(to_mask.sum().item() / n - 0.8) < 0.03
+    assert abs(changed.sum().item() / n - 0.1) < 0.03  # random replacements (a few hit the same token)
+    assert not torch.isin(masked[changed], torch.tensor(specials)).any()
+    assert not ((masked != ids) & ~picked).any(), "only picked tokens may change"
+
+
+def test_masking_is_dynamic_but_seeded(corpus, tok):
+    ids = _batch(tok, corpus, 100)["input_ids"]
+    args = (ids, P.special_ids(tok), tok.mask_token_id, len(tok))
+    gen = torch.Generator().manual_seed(5)
+    first, _ = P.mask_tokens(*args, gen)
+    second, _ = P.mask_tokens(*args, gen)
+    again, _ = P.mask_tokens(*args, torch.Generator().manual_seed(5))
+    assert not torch.equal(first, second) and torch.equal(first, again)
+    with pytest.raises(ValueError, match="rate"):
+        P.mask_tokens(*args, rate=1.5)
+
+
+# ----------------------------------------------------------------------------- losses
+
+
+def _masked_batch(tok, corpus, n=24, seed=0):
+    batch = _batch(tok, corpus, n)
+    ids, labels = P.mask_tokens(batch["input_ids"], P.special_ids(tok), tok.mask_token_id, len(tok),
+                                torch.Generator().manual_seed(seed))
+    batch["input_ids"] = ids
+    return batch, labels
+
+
+def test_fast_loss_equals_transformers_loss(corpus, tok, small):
+    model = small.model.eval()
+    batch, labels = _masked_batch(tok, corpus)
+    with torch.no_grad():
+        ours = P.pretraining_losses(model, batch, labels, "nsp")
+        ref = model(**batch, labels=labels)
+    assert torch.allclose(ours["loss"], ref.loss, atol=1e-5)
+
+
+def test_loss_is_unchanged_when_padding_is_added(corpus, tok, small):
+    model = small.model.eval()
+    rows = P.encode_pairs(tok, P.make_pairs(corpus.train, "nsp")[:24])
+    tight = P.collate(rows, tok.pad_token_id)
+    wide = P.collate(rows, tok.pad_token_id, width=tight["input_ids"].shape[1] + 17)
+    gen_args = (P.special_ids(tok), tok.mask_token_id, len(tok))
+    ids, labels = P.mask_tokens(tight["input_ids"], *gen_args, torch.Generator().manual_seed(1))
+    pad = wide["input_ids"].shape[1] - ids.shape[1]
+    wide["input_ids"] = torch.nn.functional.pad(ids, (0, pad), value=tok.pad_token_id)
+    wide_labels = torch.nn.functional.pad(labels, (0, pad), value=P.IGNORE)
+    tight["input_ids"] = ids
+    with torch.no_grad():
+        a = P.pretraining_losses(model, tight, labels, "nsp")
+        b = P.pretraining_losses(model, wide, wide_labels, "nsp")
+    assert int(a["mlm_count"]) == int(b["mlm_count"])
+    assert torch.allclose(a["mlm_loss"], b["mlm_loss"], atol=1e-5)
+    assert torch.allclose(a["pair_loss"], b["pair_loss"], atol=1e-5)
+
+
+def test_mlm_only_objective_has_no_pair_loss(corpus, tok, small):
+    batch, labels = _masked_batch(tok, corpus)
+    with torch.no_grad():
+        r = P.pretraining_losses(small.model.eval(), batch, labels, "mlm")
+    assert "pair_loss" not in r and torch.equal(r["loss"], r["mlm_loss"])
+
+
+# ----------------------------------------------------------------------------- training and checkpoints
+
+
+def test_pretrain_logs_history_evaluations_and_calls_back(corpus, tok):
+    calls = []
+    model = P.new_model(tok, seed=0, layers=1, width=16, heads=2, intermediate=32, max_positions=64)
+    res = P.pretrain(corpus, tok, model, objective="sop", steps=4, batch_size=8, eval_every=2, eval_pairs=32,
+                     progress=False, callback=lambda r: calls.append(len(r.evals)))
+    assert [e["step"] for e in res.evals] == [0, 2, 4] and calls == [1, 2, 3]
+    assert len(res.history) == 4 and res.history[-1]["tokens"] > 0
+    assert {"mlm_loss", "mlm_acc", "sop_loss", "sop_acc"} <= set(res.final)
+    fig = P.plot_history(res)
+    assert len(fig.axes) == 2
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+
+
+def test_training_is_reproducible_with_the_same_seed(corpus, tok):
+    def run():
+        model = P.new_model(tok, seed=0, layers=1, width=16, heads=2, intermediate=32, max_positions=64)
+        return P.pretrain(corpus, tok, model, steps=3, batch_size=8, eval_every=3, eval_pairs=32, progress=False)
+
+    a, b = run(), run()
+    assert [h["loss"] for h in a.history] == [h["loss"] for h in b.history]
+    sa, sb = a.model.state_dict(), b.model.state_dict()
+    assert all(torch.equal(sa[k], sb[k]) for k in sa)
+
+
+def test_checkpoint_round_trip_is_bit_exact(small, tmp_path):
+    from helpers import load_model
+
+    folder = P.save_checkpoint(small, tmp_path / "ckpt", {"note": "test"})
+    assert (folder / "model.safetensors").is_file() and (folder / "config.json").is_file()
+    assert json.loads((folder / "metrics.json").read_text())["note"] == "test"
+    assert json.loads((folder / "train_log.json").read_text())["evals"] == small.evals
+    lm = load_model(str(folder), device="cpu")
+    assert lm.has_nsp and lm.has_mlm and lm.architecture == "BertForPreTraining"
+    ours, theirs = small.model.state_dict(), lm.model.state_dict()
+    assert set(ours) == set(theirs)
+    assert all(torch.equal(ours[k], theirs[k]) for k in ours)
+    assert lm.tokenizer.get_vocab() == small.tokenizer.get_vocab()
+    mem = P.wrap(small.model, small.tokenizer)
+    assert P.p_is_next(lm, "Tom bakes bread.", "He sells it.") == P.p_is_next(mem, "Tom bakes bread.", "He sells it.")
+
+
+def test_pair_head_helpers(corpus, small):
+    lm = P.wrap(small.model, small.tokenizer)
+    p = P.p_is_next(lm, "Mira runs a bakery.", "She bakes bread.")
+    assert 0.0 <= p <= 1.0
+    table = P.order_table({"NSP": lm}, corpus.heldout, n=50)
+    assert set(table["NSP"]) == {"NSP pairs", "SOP pairs"}
+    split = P.intro_split({"NSP": lm}, corpus.heldout, n=200)["NSP"]
+    assert split["n with"] + split["n without"] == 200 and 0 <= split["without intro"] <= 1
+    share = P.cls_attention_share(lm, ["Mira runs a bakery."] * 2, ["She bakes bread.", "The sea is calm."])
+    assert share.shape == (lm.num_layers, 2) and ((share > 0) & (share < 1)).all()
+    with pytest.raises(ValueError, match="empty"):
+        P.p_is_next(lm, "", "She bakes bread.")
+
+
+def test_pair_helpers_refuse_a_model_without_nsp_head(embedded):
+    with pytest.raises(ValueError, match="no next-sentence head"):
+        P.p_is_next(embedded, "a", "b")
+    with pytest.raises(ValueError, match="no NSP head"):
+        P.build_nsp_explorer(embedded)
+
+
+# ----------------------------------------------------------------------------- widget and checks
+
+
+def test_nsp_widget_updates_headless(small):
+    lm = P.wrap(small.model, small.tokenizer)
+    box = P.build_nsp_explorer(lm, "Mira runs a bakery.", "She bakes bread.")
+    text_a, text_b, out = box.children
+    before = out.value
+    assert "P(IsNext)" in before
+    text_b.value = "The striker scores a goal."
+    assert out.value != before and "P(IsNext)" in out.value
+    text_a.value = "   "
+    assert "empty" in out.value
+
+
+def test_check_masked_count():
+    assert P.check_masked_count(None, 40).ok is None
+    assert P.check_masked_count(..., 40).ok is None
+    right = P.check_masked_count(6, 40)
+    assert right.ok is True and "15%" in right.message
+    assert P.check_masked_count(10, 40).ok is False
+    assert P.check_masked_count("six", 40).ok is False
+
+
+def test_check_order_guess():
+    assert P.check_order_guess(None, 0.55).ok is None
+    assert P.check_order_guess(0.5, 0.55).ok is True
+    assert P.check_order_guess(0.95, 0.55).ok is False
+    wrong = P.check_order_guess(7, 0.55)
+    assert wrong.ok is False and "not an accuracy" in wrong.message
+
+
+# ----------------------------------------------------------------------------- the shipped checkpoint
+
+
+def test_shipped_mini_bert_loads_with_both_heads_and_its_metrics_are_true():
+    from helpers import load_model
+
+    lm = load_model("mini-bert", device="cpu")
+    assert lm.has_nsp and lm.has_mlm and lm.architecture == "BertForPreTraining"
+    folder = P.variant_dir("nsp")
+    total = sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
+    assert total <= 25e6, "data/mini-bert must stay within 25 MB"
+    metrics = json.loads((folder / "metrics.json").read_text())
+    recipe = metrics["recipe"]
+    corpus = make_corpus(recipe["n_train_docs"], recipe["n_heldout_docs"], seed=recipe["seed"])
+    held = P.make_pairs(corpus.heldout, "nsp", seed=recipe["seed"])[: recipe["eval_pairs"]]
+    again = P.EvalSet(lm.tokenizer, held, "nsp").evaluate(lm.model)
+    for key in ("nsp_acc", "mlm_acc"):
+        assert abs(again[key] - metrics[key]) < 0.005, f"metrics.json {key} does not match the checkpoint"
+    assert metrics["nsp_acc"] > 0.6, "NSP is learned above chance (0.5)"
+    assert metrics["mlm_acc"] > 0.3, "MLM is far above chance (1/V)"
+
+
+@pytest.mark.parametrize("kind", ["sop", "mlm"])
+def test_shipped_variants_load(kind):
+    from helpers import load_model
+
+    lm = load_model(str(P.variant_dir(kind)), device="cpu")
+    assert lm.has_mlm and lm.vocab_size == load_model("mini-bert", device="cpu").vocab_size
