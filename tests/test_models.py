@@ -182,3 +182,10 @@ def test_availability_without_loading(monkeypatch, tmp_path, tiny_dir):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     assert not available_locally("no-such-owner/no-such-model")
     assert "not available offline" in model_availability("no-such-owner/no-such-model")
+
+
+@pytest.mark.parametrize("name, objective", [("mini-bert", "next-sentence"), ("mini-bert-sop", "sentence-order"),
+                                             ("mini-bert-mlm", "MLM only")])
+def test_course_models_load_by_name(name, objective):
+    lm = load_model(name, device="cpu")
+    assert lm.name == name and lm.has_mlm and lm.has_pooler and objective in lm.note

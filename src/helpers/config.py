@@ -39,9 +39,12 @@ EMBEDDED = {
 }
 
 #: Names load_model() understands besides hub ids and local directories.
-#: "mini-bert" is the course's own MLM+NSP checkpoint (data/mini-bert), see notebook 04.
+#: "mini-bert" is the course's own MLM+NSP checkpoint (data/mini-bert), see notebook 04; its twins
+#: trained with sentence-order prediction and with MLM alone ship beside it for the comparisons there.
 LOCAL_MODELS = {
     "mini-bert": DATA_DIR / "mini-bert",
+    "mini-bert-sop": DATA_DIR / "mini-bert" / "sop",
+    "mini-bert-mlm": DATA_DIR / "mini-bert" / "mlm-only",
 }
 
 

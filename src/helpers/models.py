@@ -373,8 +373,10 @@ def load_model(
     base = getattr(model, "base_model", model)
     limit = getattr(cfg, "max_position_embeddings", None) or 512
     tok_limit = getattr(tokenizer, "model_max_length", limit) or limit
-    if resolved == "mini-bert" and not note:
-        note = "The course's own mini-BERT, pretrained on CPU with MLM + next-sentence prediction (notebook 04)."
+    if resolved.startswith("mini-bert") and not note:
+        how = {"mini-bert": "MLM + next-sentence prediction", "mini-bert-sop": "MLM + sentence-order prediction",
+               "mini-bert-mlm": "MLM only"}.get(resolved, "MLM")
+        note = f"The course's own mini-BERT, pretrained on CPU with {how} (notebook 04)."
     return LoadedModel(
         name=resolved,
         source=source if resolved != "embedded" else f"package {config.EMBEDDED['package']} ({config.EMBEDDED['upstream']})",
