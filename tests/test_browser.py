@@ -271,26 +271,30 @@ def _notebook_with_plots() -> str:
     pytest.skip("no notebook draws a figure yet")
 
 
-def test_static_html_export_shows_plots_and_widgets(browser, tmp_path):
-    require_chromium()
-    if shutil.which("npm") is None:
-        if os.environ.get("CI"):
-            pytest.fail("npm is missing in CI: .ci/run should have installed it")
-        pytest.skip("The HTML export needs npm (apt-get install npm) for its offline widget renderer.")
+def export_and_serve(kind: str, stem: str, out: Path):
+    """Run tools/export.py for one notebook in quick mode and serve the folder on 127.0.0.1."""
     import http.server
     import threading
     from functools import partial
 
-    stem = _notebook_with_plots()
-    out = tmp_path / "html"
+    if shutil.which("npm") is None:
+        if os.environ.get("CI"):
+            pytest.fail("npm is missing in CI: .ci/run should have installed it")
+        pytest.skip("The export needs npm (apt-get install npm) for its offline widget renderer and reveal.js.")
     env = dict(os.environ, CLS_QUICK="1", HF_HUB_OFFLINE="1")
-    result = subprocess.run([sys.executable, str(ROOT / "tools" / "export.py"), "html", "--out", str(out), "--only", stem],
+    result = subprocess.run([sys.executable, str(ROOT / "tools" / "export.py"), kind, "--out", str(out), "--only", stem],
                             capture_output=True, text=True, env=env, timeout=900)
     assert result.returncode == 0, result.stderr[-3000:]
     handler = partial(http.server.SimpleHTTPRequestHandler, directory=str(out))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    base = f"http://127.0.0.1:{server.server_address[1]}"
+    return server, f"http://127.0.0.1:{server.server_address[1]}"
+
+
+def test_static_html_export_shows_plots_and_widgets(browser, tmp_path):
+    require_chromium()
+    stem = _notebook_with_plots()
+    server, base = export_and_serve("html", stem, tmp_path / "html")
     page = browser.new_page(viewport={"width": 1200, "height": 900})
     failed: list[str] = []
     page.on("requestfailed", lambda req: failed.append(req.url))
@@ -307,9 +311,37 @@ def test_static_html_export_shows_plots_and_widgets(browser, tmp_path):
         assert page.get_by_text("Loading widget").count() == 0
         if "application/vnd.jupyter.widget-view+json" in (out / f"{stem}.html").read_text():
             assert page.locator(".jupyter-widgets").count() > 0, "widgets were not rendered offline"
-        assert not [u for u in failed if u.startswith(base)], f"missing files: {failed}"
+        assert not failed, f"requests that failed (missing files, or a CDN the page should not need): {failed}"
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / f"html_{stem}.png"))
+    finally:
+        page.close()
+        server.shutdown()
+
+
+def test_slides_run_offline_and_advance(browser, tmp_path):
+    require_chromium()
+    server, base = export_and_serve("slides", "00_start_here", tmp_path / "slides")
+    page = browser.new_page(viewport={"width": 1200, "height": 800})
+    failed: list[str] = []
+    errors: list[str] = []
+    page.on("requestfailed", lambda req: failed.append(req.url))
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    try:
+        page.goto(f"{base}/index.html")
+        assert page.get_by_role("link").first.get_attribute("href") == "00_start_here.slides.html"
+        page.goto(f"{base}/00_start_here.slides.html")
+        page.wait_for_selector(".reveal.ready", timeout=30_000)
+        assert page.locator(".reveal .slides > section").count() >= 4, "one slide per section"
+        first = page.locator(".reveal .slides section.present").first.inner_text()
+        page.keyboard.press("ArrowRight")
+        page.wait_for_timeout(800)
+        second = page.locator(".reveal .slides section.present").first.inner_text()
+        assert first != second, "the arrow key did not move to the next slide"
+        assert not failed, f"requests that failed: {failed}"
+        assert not errors, f"JavaScript errors: {errors}"
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "slides_00_start_here.png"))
     finally:
         page.close()
         server.shutdown()

@@ -28,6 +28,7 @@ NPM_PACKAGES = {
     "@jupyter-widgets/html-manager": "1.0.15",
     "requirejs": "2.3.8",
     "reveal.js": "4.6.1",
+    "jquery": "2.2.4",
 }
 
 
@@ -36,7 +37,7 @@ class ExportError(RuntimeError):
 
 
 def vendor_js() -> Path:
-    """Install the widget renderer, require.js and reveal.js from npm once; return node_modules."""
+    """Install the widget renderer, require.js, jQuery and reveal.js from npm once; return node_modules."""
     modules = VENDOR / "node_modules"
     wanted = [modules / name / "package.json" for name in NPM_PACKAGES]
     if all(p.is_file() for p in wanted):
@@ -57,11 +58,27 @@ def vendor_js() -> Path:
     return modules
 
 
+#: The notebooks carry no LaTeX, so no MathJax is shipped; this stands in for the calls nbconvert's
+#: templates make (page set-up, re-rendering on slide change) so pages run offline without errors.
+MATHJAX_STAND_IN = """window.MathJax = {Hub: {
+  Config: function () {}, Queue: function () {}, Typeset: function () {},
+  getAllJax: function () { return []; }, Rerender: function () {}
+}};
+"""
+
+
+#: No notebook draws a Mermaid diagram; the slides template imports Mermaid regardless, so it gets this.
+MERMAID_STAND_IN = "export default { initialize() {}, parse() {}, render() { return { svg: '' }; } };\n"
+
+
 def copy_static(out: Path, modules: Path, slides: bool) -> None:
     static = out / "_static"
     static.mkdir(parents=True, exist_ok=True)
+    (static / "mathjax-stand-in.js").write_text(MATHJAX_STAND_IN, encoding="utf-8")
+    (static / "mermaid-stand-in.mjs").write_text(MERMAID_STAND_IN, encoding="utf-8")
     shutil.copytree(modules / "@jupyter-widgets" / "html-manager" / "dist", static / "html-manager", dirs_exist_ok=True)
     shutil.copy(modules / "requirejs" / "require.js", static / "require.js")
+    shutil.copy(modules / "jquery" / "dist" / "jquery.min.js", static / "jquery.min.js")
     if slides:
         for part in ("dist", "plugin"):
             shutil.copytree(modules / "reveal.js" / part, static / "reveal.js" / part, dirs_exist_ok=True)
@@ -85,10 +102,13 @@ def exporter(kind: str):
     common = dict(
         widget_renderer_url="_static/html-manager/embed-amd.js",
         require_js_url="_static/require.js",
-        mathjax_url="",
+        mathjax_url="_static/mathjax-stand-in.js",
+        jquery_url="_static/jquery.min.js",
+        mermaid_js_url="./_static/mermaid-stand-in.mjs",
     )
     if kind == "slides":
-        return SlidesExporter(reveal_url_prefix="_static/reveal.js", reveal_scroll=True, **common)
+        # the "white" theme uses fonts shipped with reveal.js ("simple" fetches them from a CDN)
+        return SlidesExporter(reveal_url_prefix="_static/reveal.js", reveal_theme="white", reveal_scroll=True, **common)
     return HTMLExporter(template_name="lab", **common)
 
 
