@@ -57,10 +57,15 @@ def test_inversion_by_layer_and_recovered_words():
     test = {"cls": np.stack([xn[200:], x[200:]]), "mean": np.stack([x[200:], x[200:]])}
     res = I.inversion_by_layer(train, y[:200], test, y[200:])
     assert res["cls"][0]["f1"] < res["mean"][0]["f1"] - 0.4
-    assert I.check_leakier("mean", res, layer=0).startswith("Right")
-    assert I.check_leakier("cls", res, layer=0).startswith("Not quite")
-    assert I.check_leakier(None, res).startswith("Not answered")
-    assert I.check_leakier("max", res).startswith("Not quite")
+    right = I.check_leakier("mean", res, layer=0)
+    assert right.ok is True and str(right).startswith("Right")
+    wrong = I.check_leakier("cls", res, layer=0)
+    assert wrong.ok is False and str(wrong).startswith("Not quite")
+    for unanswered in (None, ...):
+        verdict = I.check_leakier(unanswered, res)
+        assert verdict.ok is None and str(verdict).startswith("Not answered")
+    unknown = I.check_leakier("max", res)
+    assert unknown.ok is False and str(unknown).startswith("Not quite")
     vocab = ["good", "film", "bad"]
     texts = ["good film", "bad"]
     rng = np.random.default_rng(0)
@@ -70,6 +75,33 @@ def test_inversion_by_layer_and_recovered_words():
     probe = I.fit_inversion_probe(xs, ys)
     rows = I.recovered_words(probe, np.array([[3, 0, 0, 0], [0, 0, 0, 0]], float), vocab, texts)
     assert set(rows[0]["hits"]) == {"good", "film"} and rows[1]["hits"] == ["bad"]
+
+
+def test_check_beats_baseline_follows_the_computed_values():
+    x, y = _encoded()
+    xn, _ = _encoded(informative=False)
+    train = {"cls": np.stack([xn[:200], x[:200]])}
+    test = {"cls": np.stack([xn[200:], x[200:]])}
+    res = I.inversion_by_layer(train, y[:200], test, y[200:], poolings=("cls",))
+    base = I.frequent_words_baseline(y[:200], y[200:])
+    # layer 1 encodes the words: the probe beats the baseline; the default layer is the last one
+    right = I.check_beats_baseline(True, res, base)
+    assert right.ok is True and str(right).startswith("Right") and right.details["layer"] == 1
+    wrong = I.check_beats_baseline(False, res, base, layer=1)
+    assert wrong.ok is False and str(wrong).startswith("Not quite")
+    for unanswered in (None, ...):
+        verdict = I.check_beats_baseline(unanswered, res, base)
+        assert verdict.ok is None and str(verdict).startswith("Not answered")
+    # a probe that does no better than the baseline (as [CLS] at layer 0, the same vector for every sentence)
+    flat = {"cls": {0: {"f1": base["f1"]}, 1: res["cls"][1]}}
+    assert I.check_beats_baseline(False, flat, base, layer=0).ok is True
+    hair = {"cls": {0: {"f1": base["f1"] + I.SMALL_F1_GAP / 2}}}
+    edged = I.check_beats_baseline(True, hair, base, layer=0)
+    assert edged.ok is True and "by a hair" in str(edged) and "by a hair" not in str(right)
+    assert I.check_beats_baseline(True, flat, base, layer=0).ok is False
+    assert I.check_beats_baseline("yes", res, base).ok is False
+    assert I.check_beats_baseline(True, res, base, layer=7).ok is False
+    assert I.check_beats_baseline(True, res, base, pooling="max").ok is False
 
 
 def test_nearest_neighbour_recovery_degrades_with_noise():

@@ -37,12 +37,36 @@ def test_check_best_pooling():
     feats, y = _features()
     test, yt = _features(seed=1)
     res = V.probe_by_layer(feats, y, test, yt, seeds=(0,))
-    assert V.check_best_pooling(None, res).startswith("Not answered")
-    assert V.check_best_pooling(..., res).startswith("Not answered")
+    for unanswered in (None, ...):
+        verdict = V.check_best_pooling(unanswered, res)
+        assert verdict.ok is None and str(verdict).startswith("Not answered")
     best = max(res, key=lambda p: res[p][2].mean)
-    assert V.check_best_pooling(best, res).startswith("Right")
-    assert V.check_best_pooling("cls", res).startswith("Not quite")
-    assert "not one of" in V.check_best_pooling("avg", res)
+    right = V.check_best_pooling(best, res)
+    assert right.ok is True and str(right).startswith("Right")
+    wrong = V.check_best_pooling("cls", res)
+    assert wrong.ok is False and str(wrong).startswith("Not quite")
+    unknown = V.check_best_pooling("avg", res)
+    assert unknown.ok is False and "not one of" in str(unknown)
+
+
+def test_check_higher_mean_cosine_follows_the_computed_values():
+    rng = np.random.default_rng(0)
+    y = np.repeat(np.arange(3), 8)
+    spread = rng.normal(size=(24, 8))
+    rows = {"cls": V.retrieval_scores(spread + 30.0, y), "mean": V.retrieval_scores(spread, y)}
+    assert rows["cls"]["mean cosine"] > rows["mean"]["mean cosine"]  # a shared offset makes every pair alike
+    for unanswered in (None, ...):
+        verdict = V.check_higher_mean_cosine(unanswered, rows)
+        assert verdict.ok is None and str(verdict).startswith("Not answered")
+    for answer in ("cls", "[CLS]", " CLS "):
+        verdict = V.check_higher_mean_cosine(answer, rows)
+        assert verdict.ok is True and str(verdict).startswith("Right")
+    wrong = V.check_higher_mean_cosine("mean", rows)
+    assert wrong.ok is False and str(wrong).startswith("Not quite") and "[CLS]" in str(wrong)
+    assert V.check_higher_mean_cosine("max", rows).ok is False
+    swapped = {"cls": rows["mean"], "mean": rows["cls"]}  # the verdict comes from the numbers, not a fixed answer
+    assert V.check_higher_mean_cosine("mean", swapped).ok is True
+    assert V.check_higher_mean_cosine("cls", swapped).ok is False
 
 
 def test_retrieval_scores_and_anisotropy():

@@ -86,11 +86,40 @@ def test_explorer_reacts_to_controls():
 
 
 def test_check_shape_answer():
-    assert S.check_shape_answer(None, "[:, 0, :]", CUBE.shape).startswith("Not answered")
-    assert S.check_shape_answer(..., "[:, 0, :]", CUBE.shape).startswith("Not answered")
-    assert S.check_shape_answer((4, 6), "[:, 0, :]", CUBE.shape).startswith("Right")
+    for unanswered in (None, ...):
+        res = S.check_shape_answer(unanswered, "[:, 0, :]", CUBE.shape)
+        assert res.ok is None and str(res).startswith("Not answered")
+    right = S.check_shape_answer((4, 6), "[:, 0, :]", CUBE.shape)
+    assert right.ok is True and str(right).startswith("Right")
     wrong = S.check_shape_answer((4, 5), "[:, 0, :]", CUBE.shape)
-    assert wrong.startswith("Not quite") and "(4, 6)" in wrong
+    assert wrong.ok is False and str(wrong).startswith("Not quite") and "(4, 6)" in str(wrong)
+    assert S.check_shape_answer("four by six", "[:, 0, :]", CUBE.shape).ok is False
+
+
+# rows of 4, 3 and 2 real tokens, padded to 4: position -1 is [SEP] in row 0 but [PAD] in the others
+TOKENS = [["[CLS]", "good", "film", "[SEP]"], ["[CLS]", "bad", "[SEP]"], ["[CLS]", "[SEP]"]]
+SHAPE = (3, 4, 6)
+
+
+@pytest.mark.parametrize("spec", ["[:, 0, :]", "[:, 0]", "[0:3, 0, :]", "[:, -4, :]"])
+def test_check_cls_slice_right(spec):
+    res = S.check_cls_slice(spec, TOKENS, SHAPE)
+    assert res.ok is True and str(res).startswith("Right") and res.details["shape"] == (3, 6)
+
+
+def test_check_cls_slice_wrong_and_unanswered():
+    for unanswered in (None, ...):
+        res = S.check_cls_slice(unanswered, TOKENS, SHAPE)
+        assert res.ok is None and str(res).startswith("Not answered")
+    last = S.check_cls_slice("[:, -1, :]", TOKENS, SHAPE)
+    assert last.ok is False and "[PAD]" in str(last) and "[SEP]" in str(last)
+    one_sentence = S.check_cls_slice("[0, :, :]", TOKENS, SHAPE)
+    assert one_sentence.ok is False and "(4, 6)" in str(one_sentence) and "(3, 6)" in str(one_sentence)
+    assert S.check_cls_slice("[:, 1, :]", TOKENS, SHAPE).ok is False
+    assert S.check_cls_slice("[:, t, :]", TOKENS, SHAPE).ok is False  # slider names depend on the sliders
+    assert S.check_cls_slice("[:, 9, :]", TOKENS, SHAPE).ok is False  # out of range: a verdict, not an error
+    assert S.check_cls_slice("(:, 0, :)", TOKENS, SHAPE).ok is False
+    assert S.check_cls_slice(0, TOKENS, SHAPE).ok is False
 
 
 def test_cube_svg_highlights_the_slice_and_heatmap_png_is_an_image():

@@ -12,6 +12,9 @@ from typing import Sequence
 
 import numpy as np
 
+from .checks import CheckResult
+from .checks import unanswered as _unanswered
+
 #: Published context printed in notebook 07.
 PUBLISHED = {
     "Song & Raghunathan 2020 (Information leakage in embedding models)":
@@ -255,17 +258,63 @@ def neighbour_words(x_train, y_train, x_test, y_test) -> dict[str, float]:
 # ----------------------------------------------------------------------------- exercise check
 
 
-def check_leakier(answer, results: dict, layer: int | None = None) -> str:
+def check_leakier(answer, results: dict, layer: int | None = None) -> CheckResult:
     """Check a guess of which pooling lets the probe recover more words (higher F1) at ``layer``; never raises."""
-    if answer is None or answer is Ellipsis:
-        return "Not answered yet: replace the ... with 'cls' or 'mean'."
+    if _unanswered(answer):
+        return CheckResult(None, "Not answered yet: replace the ... with 'cls' or 'mean'.")
     guess = str(answer).strip().lower()
     if guess not in results:
-        return f"Not quite: answer with one of {sorted(results)}, got {answer!r}."
+        return CheckResult(False, f"Not quite: answer with one of {sorted(results)}, got {answer!r}.")
     layer = max(results[guess]) if layer is None else layer
     f1 = {p: per[layer]["f1"] for p, per in results.items()}
     best = max(f1, key=f1.get)
+    details = {"layer": layer, "f1": f1, "best": best}
     table = ", ".join(f"{p} F1 {v:.3f}" for p, v in f1.items())
     if guess == best:
-        return f"Right: at layer {layer} {best} gives away more words ({table})."
-    return f"Not quite: at layer {layer} {best} gives away more words ({table})."
+        return CheckResult(True, f"Right: at layer {layer} {best} gives away more words ({table}).", details)
+    return CheckResult(False, f"Not quite: at layer {layer} {best} gives away more words ({table}).", details)
+
+
+#: An F1 gap over the baseline smaller than this is called "by a hair" in check_beats_baseline's message.
+SMALL_F1_GAP = 0.01
+
+
+def check_beats_baseline(answer, results: dict, baseline: dict, pooling: str = "cls",
+                         layer: int | None = None) -> CheckResult:
+    """Check a True/False guess: does ``pooling``'s probe at ``layer`` beat the frequent-words baseline (higher F1)?
+
+    Args:
+        answer: True or False; ``...``/None = not answered.
+        results: ``inversion_by_layer`` output, pooling -> layer -> {"precision", "recall", "f1"}.
+        baseline: ``frequent_words_baseline`` output.
+        pooling: which vector the question is about.
+        layer: which layer; default the last one probed.
+
+    The verdict is the plain comparison of the two F1 values; a gap under ``SMALL_F1_GAP`` is flagged as too
+    small to show word identity.
+    """
+    if _unanswered(answer):
+        return CheckResult(None, "Not answered yet: replace the ... with True or False.")
+    if not isinstance(answer, (bool, np.bool_)):
+        return CheckResult(False, f"Not quite: answer True or False, not {answer!r}.")
+    if pooling not in results:
+        return CheckResult(False, f"Not quite: {pooling!r} was not probed; the results hold {sorted(results)}.")
+    layer = max(results[pooling]) if layer is None else layer
+    if layer not in results[pooling]:
+        return CheckResult(False, f"Not quite: layer {layer} was not probed; the results hold "
+                                  f"{sorted(results[pooling])}.")
+    probe_f1, base_f1 = float(results[pooling][layer]["f1"]), float(baseline["f1"])
+    truth = probe_f1 > base_f1
+    details = {"layer": layer, "probe_f1": probe_f1, "baseline_f1": base_f1, "beats": truth}
+    numbers = f"{pooling} probe F1 {probe_f1:.3f} vs frequent-words baseline F1 {base_f1:.3f} at layer {layer}"
+    if bool(answer) == truth:
+        if not truth:
+            meaning = "so a guess of the common words does as well as reading this vector"
+        elif probe_f1 - base_f1 < SMALL_F1_GAP:
+            meaning = ("but only by a hair: a probe can edge past the baseline just by guessing a different number "
+                       "of the common words, so only a clear gap shows that the vector holds the sentence's words")
+        else:
+            meaning = "so the vector holds word identity beyond 'which words are common'"
+        return CheckResult(True, f"Right: {numbers}, {meaning}.", details)
+    return CheckResult(False, f"Not quite: {numbers}. Compare the F1 in the table's row for layer {layer} with the "
+                              f"baseline's line above it.", details)

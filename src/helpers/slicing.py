@@ -14,6 +14,9 @@ from typing import Sequence
 
 import numpy as np
 
+from .checks import CheckResult
+from .checks import unanswered as _unanswered
+
 AXES = ("sentences", "tokens", "hidden")
 NAMES = {"i": "sentence", "t": "token", "k": "hidden unit"}
 PRESETS = ("[:, 0, :]", "[i, :, :]", "[:, t, :]", "[:, :, k]", "[i, t, :]", "[i, :, k]", "[i, t, k]", "[:, -1, :]")
@@ -404,19 +407,86 @@ def build_cube_explorer(last_hidden, tokens: Sequence[Sequence[str]] | None = No
 # ----------------------------------------------------------------------------- exercise check
 
 
-def check_shape_answer(answer, spec: str, cube_shape: Sequence[int], values: dict | None = None) -> str:
+def check_shape_answer(answer, spec: str, cube_shape: Sequence[int], values: dict | None = None) -> CheckResult:
     """Check a reader's guess of the shape ``spec`` gives on a cube of ``cube_shape``; never raises."""
-    if answer is None or answer is Ellipsis:
-        return "Not answered yet: replace the ... with a tuple such as (2, 3)."
+    if _unanswered(answer):
+        return CheckResult(None, "Not answered yet: replace the ... with a tuple such as (2, 3).")
     try:
         guess = tuple(int(x) for x in answer)
     except (TypeError, ValueError):
-        return f"Not quite: give the shape as a tuple of whole numbers, e.g. (2, 3); got {answer!r}."
+        return CheckResult(False, "Not quite: give the shape as a tuple of whole numbers, e.g. (2, 3); "
+                                  f"got {answer!r}.")
     values = values or {"i": 0, "t": 0, "k": 0}
     result = take_slice(np.zeros(tuple(cube_shape), dtype=np.float32), spec, values)
+    details = {"shape": result.shape, "kept_axes": result.kept_axes}
     if guess == result.shape:
-        return f"Right: {result.code} has shape {result.shape} ({' x '.join(result.kept_axes) or 'one number'})."
-    return (
+        return CheckResult(True, f"Right: {result.code} has shape {result.shape} "
+                                 f"({' x '.join(result.kept_axes) or 'one number'}).", details)
+    return CheckResult(False, (
         f"Not quite: {result.code} has shape {result.shape}, not {guess}. An int index removes its axis; "
         f"':' keeps it. Here the axes {result.kept_axes or 'none'} remain."
-    )
+    ), details)
+
+
+def _token_at(tokens: Sequence[Sequence[str]], position: int, width: int, pad: str = "[PAD]") -> list[str]:
+    """The token each row holds at ``position`` of a padded batch ``width`` tokens wide (negative counts from the end).
+
+    Args:
+        tokens: the real tokens of each row (as in ``Cube.tokens``), B lists.
+        position: a token index into the padded (B,T) batch.
+        width: T, the padded length.
+        pad: what to report for padding positions.
+
+    Returns:
+        B strings, one per row.
+    """
+    j = position % width
+    return [row[j] if j < len(row) else pad for row in tokens]
+
+
+def check_cls_slice(answer, tokens: Sequence[Sequence[str]], cube_shape: Sequence[int],
+                    cls_token: str = "[CLS]") -> CheckResult:
+    """Check a slice spec meant to give one vector per sentence, taken at the [CLS] position; never raises.
+
+    Args:
+        answer: the reader's spec, text such as ``"[i, :, :]"``; ``...``/None = not answered.
+        tokens: the real tokens of each row of the cube (``cube.tokens``).
+        cube_shape: (B, T, H) of the cube the tokens belong to.
+        cls_token: the tokenizer's classification token (``lm.tokenizer.cls_token``).
+    """
+    if _unanswered(answer):
+        return CheckResult(None, "Not answered yet: replace the ... with a slice spec as text, e.g. '[i, :, :]'.")
+    if not isinstance(answer, str):
+        return CheckResult(False, f"Not quite: write the spec as text in quotes, e.g. '[i, :, :]'; got {answer!r}.")
+    b, t, h = (int(n) for n in cube_shape)
+    try:
+        spec = parse_slice_spec(answer)
+    except ValueError as err:
+        return CheckResult(False, f"Not quite: {err}")
+    names = [p for p in spec.parts if isinstance(p, str) and p in NAMES]
+    if names:
+        return CheckResult(False, f"Not quite: {answer} uses the slider name(s) {', '.join(names)}; write plain "
+                                  f"numbers and ':' so the spec means the same whatever the sliders say.")
+    try:
+        result = take_slice(np.zeros((b, t, h), dtype=np.float32), spec)
+    except ValueError as err:
+        return CheckResult(False, f"Not quite: {err}")
+    details = {"shape": result.shape, "kept_axes": result.kept_axes}
+    if result.shape != (b, h):
+        return CheckResult(False, (
+            f"Not quite: {result.code} has shape {result.shape} (axes kept: {', '.join(result.kept_axes) or 'none'}), "
+            f"but one vector per sentence is shape ({b}, {h}) = [sentences, hidden]: keep every sentence and "
+            f"every hidden unit, and pick ONE token position with a number."
+        ), details)
+    position = spec.parts[1]
+    found = _token_at(tokens, position, t)
+    details["tokens"] = found
+    if all(tok == cls_token for tok in found):
+        return CheckResult(True, f"Right: {result.code} takes position {position % t}, which holds {cls_token} in "
+                                 f"every row, and gives shape ({b}, {h}): one vector per sentence.", details)
+    seen = ", ".join(sorted(set(found)))
+    return CheckResult(False, (
+        f"Not quite: {result.code} has the right shape ({b}, {h}), but position {position} holds {seen} "
+        f"(rows are padded to {t} tokens, so a position counted from the end is not the same token in every row). "
+        f"Print cube.tokens[0] to see where {cls_token} is."
+    ), details)
