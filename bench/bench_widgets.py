@@ -90,6 +90,9 @@ def moves_for(widget, n: int) -> list:
         return list(itertools.islice(itertools.cycle(values), n)) if len(values) > 1 else []
     if isinstance(widget, (W.Checkbox, W.ToggleButton)):
         return [not value if i % 2 == 0 else value for i in range(n)]
+    if isinstance(widget, W.Combobox) and widget.options:  # a text box with suggestions: use them
+        values = [v for v in widget.options if v != value] + [value]
+        return list(itertools.islice(itertools.cycle(values), n)) if len(values) > 1 else []
     if isinstance(widget, (W.Text, W.Textarea)):
         return list(itertools.islice(itertools.cycle(SENTENCES), n))
     return []
@@ -143,7 +146,9 @@ def main() -> None:
             values = moves_for(w, args.moves + 1)
             if len(values) < 2:
                 continue
+            before = w.value
             times = drive(w, values)
+            drive(w, [before])  # leave it as the notebook set it, so the next widget sees a sane state
             first, rest = times[0], sorted(times[1:])
             med = statistics.median(rest)
             p95 = rest[min(len(rest) - 1, int(round(0.95 * (len(rest) - 1))))]
