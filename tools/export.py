@@ -67,15 +67,15 @@ MATHJAX_STAND_IN = """window.MathJax = {Hub: {
 """
 
 
-#: No notebook draws a Mermaid diagram; the slides template imports Mermaid regardless, so it gets this.
-MERMAID_STAND_IN = "export default { initialize() {}, parse() {}, render() { return { svg: '' }; } };\n"
+#: No notebook draws a Mermaid diagram; the slides template imports Mermaid regardless, so it gets this
+#: module inline (a data: URL also imports from a page opened as a file, where module files are blocked).
+MERMAID_STAND_IN = "data:text/javascript,export default {initialize() {}, parse() {}, render() {return {svg: String()};}};"
 
 
 def copy_static(out: Path, modules: Path, slides: bool) -> None:
     static = out / "_static"
     static.mkdir(parents=True, exist_ok=True)
     (static / "mathjax-stand-in.js").write_text(MATHJAX_STAND_IN, encoding="utf-8")
-    (static / "mermaid-stand-in.mjs").write_text(MERMAID_STAND_IN, encoding="utf-8")
     shutil.copytree(modules / "@jupyter-widgets" / "html-manager" / "dist", static / "html-manager", dirs_exist_ok=True)
     shutil.copy(modules / "requirejs" / "require.js", static / "require.js")
     shutil.copy(modules / "jquery" / "dist" / "jquery.min.js", static / "jquery.min.js")
@@ -104,7 +104,7 @@ def exporter(kind: str):
         require_js_url="_static/require.js",
         mathjax_url="_static/mathjax-stand-in.js",
         jquery_url="_static/jquery.min.js",
-        mermaid_js_url="./_static/mermaid-stand-in.mjs",
+        mermaid_js_url=MERMAID_STAND_IN,
     )
     if kind == "slides":
         # the "white" theme uses fonts shipped with reveal.js ("simple" fetches them from a CDN)
