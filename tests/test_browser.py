@@ -294,7 +294,8 @@ def export_and_serve(kind: str, stem: str, out: Path):
 def test_static_html_export_shows_plots_and_widgets(browser, tmp_path):
     require_chromium()
     stem = _notebook_with_plots()
-    server, base = export_and_serve("html", stem, tmp_path / "html")
+    out = tmp_path / "html"
+    server, base = export_and_serve("html", stem, out)
     page = browser.new_page(viewport={"width": 1200, "height": 900})
     failed: list[str] = []
     page.on("requestfailed", lambda req: failed.append(req.url))
