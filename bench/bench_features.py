@@ -11,7 +11,6 @@ Run:  .venv/bin/python bench/bench_features.py           (full data, UMAP)
 
 from __future__ import annotations
 
-import io
 import statistics
 import sys
 import tempfile
@@ -24,7 +23,6 @@ matplotlib.use("Agg")
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 import helpers  # noqa: E402

@@ -80,7 +80,7 @@ class Lab:
         )
         cmd = [
             str(Path(sys.executable).parent / "jupyter"), "lab", "--no-browser",
-            f"--ServerApp.ip=127.0.0.1", f"--ServerApp.port={self.port}", "--ServerApp.port_retries=0",
+            "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={self.port}", "--ServerApp.port_retries=0",
             f"--IdentityProvider.token={self.token}", f"--ServerApp.root_dir={self.root}",
             "--MultiKernelManager.default_kernel_name=inside-cls",
             f"--LabServerApp.app_settings_dir={settings}",

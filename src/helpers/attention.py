@@ -17,7 +17,6 @@ import io
 import math
 import string
 import unicodedata
-from collections import deque
 from dataclasses import dataclass
 from typing import Callable, Sequence
 

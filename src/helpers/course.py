@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from . import config
+from .checks import CheckResult, unanswered
 
 
 def course_map(folder: str | Path | None = None) -> list[dict[str, str]]:
@@ -35,10 +36,8 @@ def format_course_map(rows: list[dict[str, str]]) -> str:
 # ----------------------------------------------------------------------------- "Try it" checks of notebook 00
 
 
-def check_cls_position(cube, answer) -> "CheckResult":
+def check_cls_position(cube, answer) -> CheckResult:
     """Exercise: at which position (index) of every row does the tokenizer put [CLS]?"""
-    from .checks import CheckResult, unanswered
-
     if unanswered(answer):
         return CheckResult(None, "Not answered yet: replace ... with a position (an integer) and run this cell.")
     first = [row.index("[CLS]") if "[CLS]" in row else None for row in cube.tokens]
@@ -53,10 +52,8 @@ def check_cls_position(cube, answer) -> "CheckResult":
     return CheckResult(False, f"Not quite: print cube.tokens[0]; [CLS] is at index {truth}, not {answer}.")
 
 
-def check_cube_shape(cube, answer) -> "CheckResult":
+def check_cube_shape(cube, answer) -> CheckResult:
     """Exercise: predict the shape of ``cube.last_hidden`` as a tuple (sentences, tokens, hidden)."""
-    from .checks import CheckResult, unanswered
-
     if unanswered(answer):
         return CheckResult(None, "Not answered yet: replace ... with a tuple such as (2, 5, 100) and run this cell.")
     truth = tuple(cube.last_hidden.shape)

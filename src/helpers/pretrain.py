@@ -26,11 +26,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import random
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 

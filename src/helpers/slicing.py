@@ -297,7 +297,7 @@ def _span(start: int, stop: int, size: int, least: float = 0.025) -> tuple[float
 def cube_svg(shape: Sequence[int], box: Sequence[tuple] | None = None, caption: str = "") -> str:
     """An SVG drawing of the cube [sentences, tokens, hidden] with the ``box`` block filled (fast: no matplotlib)."""
     b, t, h = shape
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="340" height="300" font-family="sans-serif" font-size="11">']
+    parts = ['<svg xmlns="http://www.w3.org/2000/svg" width="340" height="300" font-family="sans-serif" font-size="11">']
     parts.append(_faces_svg(0, 1, 0, 1, 0, 1, "#dde", 0.35, "#557"))
     if box is not None:
         (s0, s1), (t0, t1), (h0, h1) = box

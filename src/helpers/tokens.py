@@ -307,7 +307,7 @@ def tokens_html(rows: Sequence[dict[str, Any]], caption: str = "") -> str:
     """An HTML table of :func:`token_rows` output: one column per position, one row per field."""
     if not rows:
         return f"<p><i>{html.escape(caption or 'no tokens')}</i></p>"
-    lines = [f'<table style="border-collapse:collapse">']
+    lines = ['<table style="border-collapse:collapse">']
     if caption:
         lines.append(f'<caption style="text-align:left">{html.escape(caption)}</caption>')
     fields = [("position", "position"), ("token", "token"), ("id", "input_ids"),
