@@ -7,6 +7,7 @@ goes through the same from_pretrained path a hub snapshot takes.
 from __future__ import annotations
 
 import os
+import socket
 import string
 
 import pytest
@@ -19,6 +20,24 @@ WORDS = (
     "good great bad awful boring fun long short ending music scene hello world ok very really "
     "i you we they love hate liked watch watched time two hours never again best worst"
 ).split()
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on (the OS picks it, then it is released)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def blobs(n: int, width: int, gap: float = 3.0, seed: int = 0):
+    """Two classes of Gaussian points, alternating labels, separated by ``gap`` along the first axis."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    y = np.arange(n) % 2
+    x = rng.normal(size=(n, width))
+    x[:, 0] += gap * y
+    return x, y
 
 
 def tiny_vocab() -> dict[str, int]:

@@ -6,13 +6,11 @@ import torch
 
 from helpers import classify as C
 
+from conftest import blobs
+
 
 def _blobs(n=120, width=6, gap=3.0, seed=0):
-    rng = np.random.default_rng(seed)
-    y = np.arange(n) % 2
-    x = rng.normal(size=(n, width))
-    x[:, 0] += gap * y
-    return x, y
+    return blobs(n, width, gap, seed)
 
 
 def test_classify_reads_a_separable_signal_and_beats_the_dummy():

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import time
 
 import pytest
@@ -12,7 +11,7 @@ import torch
 from helpers import config, load_model, models
 from helpers.models import ModelLoadError, probe_hub, resolve_device
 
-from conftest import build_tiny
+from conftest import build_tiny, free_port
 
 
 def test_embedded_is_a_real_minilm(embedded):
@@ -92,15 +91,10 @@ def test_mini_bert_missing_says_how_to_make_it(monkeypatch, tmp_path):
         load_model("mini-bert", device="cpu")
 
 
-def _closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 def test_unreachable_hub_fails_fast_with_advice(monkeypatch):
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
-    monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{_closed_port()}")
+    monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{free_port()}")
     start = time.perf_counter()
     with pytest.raises(ModelLoadError) as info:
         load_model("inside-cls-test/never-cached-model", device="cpu")

@@ -5,13 +5,11 @@ import pytest
 
 from helpers.probes import linear_probe
 
+from conftest import blobs
+
 
 def _blobs(n=200, width=8, gap=3.0, seed=0):
-    rng = np.random.default_rng(seed)
-    y = np.arange(n) % 2
-    x = rng.normal(size=(n, width))
-    x[:, 0] += gap * y
-    return x, y
+    return blobs(n, width, gap, seed)
 
 
 def test_separable_data_is_read_and_noise_is_not():

@@ -7,7 +7,6 @@ import re
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import time
 import urllib.error
@@ -17,6 +16,8 @@ from pathlib import Path
 import pytest
 
 from helpers import config
+
+from conftest import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -87,11 +88,6 @@ def test_lab_command_binds_localhost_with_a_token():
     assert "notebooks/00_start_here.ipynb" in dry
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 def _status(url: str) -> int:
     try:
@@ -105,7 +101,7 @@ def _status(url: str) -> int:
 @pytest.mark.slow
 @pytest.mark.parametrize("token", [secrets.token_hex(8), ""], ids=["given-token", "blank-token-refused"])
 def test_make_lab_starts_jupyterlab_that_demands_the_token(token, tmp_path):
-    port = _free_port()
+    port = free_port()
     env = dict(os.environ, LAB_PORT=str(port), LAB_OPEN="no", LAB_TOKEN=token, JUPYTER_RUNTIME_DIR=str(tmp_path))
     log = open(tmp_path / "lab.log", "w+")
     proc = subprocess.Popen(["make", "lab"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
