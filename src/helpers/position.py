@@ -17,6 +17,7 @@ import torch
 
 from .cube import Cube, encode, encode_ids
 from .models import LoadedModel
+from .models import available_locally as locally_available  # noqa: F401 - the name notebook 02 calls
 from .probes import ProbeResult, linear_probe
 from .checks import CheckResult
 from .checks import unanswered as _unanswered
@@ -760,13 +761,6 @@ def build_position_explorer(study: PositionStudy, key: str = "cls_end", layer: i
 
 
 # ----------------------------------------------------------------------------- mean pooling vs [CLS], other models
-
-
-def locally_available(name: str) -> bool:
-    """True when ``name`` can be loaded here without downloading (see models.available_locally)."""
-    from .models import available_locally
-
-    return available_locally(name)
 
 
 def cls_vs_mean(lm: LoadedModel, train, test, seeds: Sequence[int] = (0, 1, 2)) -> dict[str, ProbeResult]:
