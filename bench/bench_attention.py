@@ -15,11 +15,12 @@ import argparse
 import os
 import statistics
 import time
-from itertools import cycle
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import numpy as np  # noqa: E402
+
+from _timing import change_times  # noqa: E402
 
 import helpers  # noqa: E402
 from helpers import attention as at  # noqa: E402
@@ -63,19 +64,10 @@ def networkx_flow(att: np.ndarray) -> np.ndarray:
 
 
 def slider_medians(box, control: str, values, repeats: int) -> float:
-    """Median seconds of a control's callback over ``repeats`` changes, after the first change."""
+    """Median seconds of a control's callback over ``repeats`` changes, after a first, untimed change."""
     widget = box.controls[control]
-    values = cycle(values)
-    widget.value = next(values)  # first call: not timed
-    times = []
-    for _ in range(repeats):
-        value = next(values)
-        if value == widget.value:
-            value = next(values)
-        t = time.perf_counter()
-        widget.value = value
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
+    widget.value = next(v for v in values if v != widget.value)  # first call: not timed
+    return statistics.median(change_times(widget, values, repeats))
 
 
 def main() -> None:

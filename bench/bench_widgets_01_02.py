@@ -14,30 +14,12 @@ import argparse
 import os
 import statistics
 import time
-from itertools import cycle
+
+from _timing import change_times, p95
 
 import helpers
 from helpers import position as pos
 from helpers import tokens
-
-
-def timed(widget, values, repeats: int) -> list[float]:
-    """Set ``widget.value`` to each of ``values`` in turn (repeats times); seconds per change."""
-    out = []
-    source = cycle(values)
-    for _ in range(repeats):
-        value = next(source)
-        if value == widget.value:
-            value = next(source)
-        start = time.perf_counter()
-        widget.value = value
-        out.append(time.perf_counter() - start)
-    return out
-
-
-def p95(xs: list[float]) -> float:
-    xs = sorted(xs)
-    return xs[min(len(xs) - 1, round(0.95 * (len(xs) - 1)))]
 
 
 def main() -> None:
@@ -111,7 +93,7 @@ def main() -> None:
     print(f"{'callback':<34} {'median ms':>9} {'p95 ms':>8} {'x baseline':>10}  target median < 100 ms")
     worst = 0.0
     for name, widget, values in cases:
-        times = timed(widget, values, args.repeats)
+        times = change_times(widget, values, args.repeats)
         med = statistics.median(times)
         worst = max(worst, med)
         print(f"{name:<34} {1000 * med:9.2f} {1000 * p95(times):8.2f} {med / base_med:10.3f}  "
