@@ -1,19 +1,26 @@
 """Helpers for the Inside [CLS] course: load a model, encode texts into a Cube, pool, probe, plot.
 
-The notebooks import this package; every function here is tested in tests/.
+Three layers: ``helpers.core`` (models, cube, data, features, stats, probes, ...), ``helpers.ui`` (one
+figure convention, one explorer contract) and ``helpers.lessons`` (one module per notebook). The names
+below are the ones every notebook uses; every function is tested in tests/.
 """
 
 from __future__ import annotations
 
-from .config import pick, quick_mode, set_seed
-from .cube import Cube, encode, encode_ids, embed, pool
-from .data import TextSet, load_reviews, load_sst2, load_topics
-from .models import LoadedModel, ModelLoadError, load_model, resolve_device
+from .core import references
+from .core.config import pick, quick_mode, set_seed
+from .core.cube import POOLINGS, Cube, embed, encode, encode_ids, pool
+from .core.data import TextSet, load_reviews, load_sst2, load_topics
+from .core.features import FeatureCache
+from .core.models import LoadedModel, ModelLoadError, load_model, resolve_device
+from .ui.figures import show
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
+    "POOLINGS",
     "Cube",
+    "FeatureCache",
     "LoadedModel",
     "ModelLoadError",
     "TextSet",
@@ -28,8 +35,10 @@ __all__ = [
     "pick",
     "pool",
     "quick_mode",
+    "references",
     "resolve_device",
     "set_seed",
+    "show",
     "start",
 ]
 

@@ -15,12 +15,12 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
-from .cube import Cube, encode, encode_ids
-from .models import LoadedModel
-from .models import available_locally as locally_available  # noqa: F401 - the name notebook 02 calls
-from .probes import ProbeResult, linear_probe
-from .checks import CheckResult
-from .checks import unanswered as _unanswered
+from ..core.cube import Cube, encode, encode_ids
+from ..core.models import LoadedModel
+from ..core.models import available_locally as locally_available  # noqa: F401 - the name notebook 02 calls
+from ..core.linear import ProbeResult, linear_probe
+from ..core.checks import CheckResult
+from ..core.checks import unanswered as _unanswered
 
 #: Where [CLS] goes in each input layout. "standard" is what the tokenizer builds.
 LAYOUTS: dict[str, str] = {
@@ -601,57 +601,6 @@ def draw_position_results(study: PositionStudy):
 
 
 # ----------------------------------------------------------------------------- widgets (HTML views: fast to redraw)
-
-
-def _hex_colours(values: np.ndarray, vmin: float, vmax: float) -> np.ndarray:
-    """Viridis colours as '#rrggbb' strings for an array of values (same shape)."""
-    from matplotlib import colormaps
-
-    v = np.asarray(values, dtype=float)
-    t = np.zeros_like(v) if vmax <= vmin else np.clip((v - vmin) / (vmax - vmin), 0.0, 1.0)
-    rgb = (colormaps["viridis"](t)[..., :3] * 255).astype(int)
-    flat = ["#%02x%02x%02x" % tuple(c) for c in rgb.reshape(-1, 3)]
-    return np.array(flat, dtype=object).reshape(v.shape)
-
-
-def matrix_html(matrix: np.ndarray, labels: Sequence[str], vmin: float = 0.0, vmax: float = 1.0) -> str:
-    """An (N,N) matrix as a coloured HTML table (viridis, ``vmin``..``vmax``), rows labelled."""
-    m = np.asarray(matrix)
-    colours = _hex_colours(m, vmin, vmax)
-    mid = (vmin + vmax) / 2
-    head = "".join(f'<th style="font-size:75%;padding:0 4px">{j}</th>' for j in range(len(m)))
-    rows = []
-    for i, row in enumerate(m):
-        cells = "".join(
-            f'<td style="background:{colours[i, j]};color:{"#000" if v > mid else "#fff"};'
-            f'font-size:75%;padding:2px 5px;text-align:center">{v:.2f}</td>'
-            for j, v in enumerate(row)
-        )
-        label = html.escape(str(labels[i])[:40])
-        rows.append(f'<tr><th style="text-align:right;font-size:75%;padding-right:6px">{i}: {label}</th>{cells}</tr>')
-    return f'<table style="border-collapse:collapse"><tr><th></th>{head}</tr>{"".join(rows)}</table>'
-
-
-def bars_html(labels: Sequence[str], series: dict[str, Sequence[float]], vmax: float | None = None,
-              width_px: int = 260) -> str:
-    """Horizontal HTML bars: one row per label, one bar per series (at most three series)."""
-    colours = ["#5b8fc7", "#e39b54", "#7fb069"]
-    top = vmax if vmax is not None else max(max(float(v) for v in vals) for vals in series.values()) or 1.0
-    legend = " ".join(
-        f'<span style="background:{c};padding:0 6px;margin-right:4px"></span>{html.escape(name)}'
-        for name, c in zip(series, colours)
-    )
-    rows = []
-    for i, label in enumerate(labels):
-        bars = "".join(
-            f'<div style="display:flex;align-items:center;height:11px"><div style="background:{c};height:9px;'
-            f'width:{max(0.0, float(vals[i])) / top * width_px:.0f}px"></div>'
-            f'<span style="font-size:70%;margin-left:4px">{float(vals[i]):.3f}</span></div>'
-            for vals, c in zip(series.values(), colours)
-        )
-        rows.append(f'<tr><td style="text-align:right;font-size:80%;padding-right:6px">{html.escape(str(label))}</td>'
-                    f"<td>{bars}</td></tr>")
-    return f'<div style="font-size:80%">{legend}</div><table>{"".join(rows)}</table>'
 
 
 def layer_html(view: dict[str, Any]) -> str:

@@ -37,7 +37,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from . import config
+from ...core import config
+from ...core.models import from_module
 from .corpus import Corpus, Document, make_corpus
 
 SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
@@ -634,28 +635,7 @@ def save_checkpoint(result: TrainResult, folder: str | Path, metrics: dict | Non
 
 def wrap(model, tokenizer, name: str = "in-memory mini-BERT"):
     """A :class:`helpers.LoadedModel` around an in-memory model, so encode()/embed() work on it."""
-    from .models import LoadedModel
-
-    model.eval()
-    base = model.base_model
-    names = [n for n, _ in model.named_parameters()]
-    cfg = model.config
-    return LoadedModel(
-        name=name, source="memory", why="built in this notebook", model=model, tokenizer=tokenizer,
-        device=next(model.parameters()).device,
-        has_mlm=any("cls.predictions" in n for n in names), has_nsp=any("cls.seq_relationship" in n for n in names),
-        has_pooler=getattr(base, "pooler", None) is not None, num_layers=cfg.num_hidden_layers,
-        num_heads=cfg.num_attention_heads, hidden_size=cfg.hidden_size, vocab_size=cfg.vocab_size,
-        max_length=int(min(cfg.max_position_embeddings, tokenizer.model_max_length)), architecture=type(model).__name__,
-    )
-
-
-def variant_dir(kind: str, root: str | Path | None = None) -> Path:
-    """Folder of a shipped variant: ``"nsp"`` -> data/mini-bert, ``"sop"`` / ``"mlm"`` -> data/mini-bert/<kind>."""
-    root = Path(root) if root is not None else config.LOCAL_MODELS["mini-bert"]
-    if kind not in OBJECTIVES:
-        raise ValueError(f"kind must be one of {OBJECTIVES}, got {kind!r}.")
-    return root if kind == "nsp" else root / f"{kind}-only" if kind == "mlm" else root / kind
+    return from_module(model, tokenizer, name=name)
 
 
 # ----------------------------------------------------------------------------- what the model does
@@ -751,7 +731,7 @@ def cls_attention_share(lm, a: Sequence[str], b: Sequence[str]) -> np.ndarray:
         (L,2) array: column 0 = mean over pairs, heads and real query tokens of the weight on [CLS];
         column 1 = what uniform attention would give (mean of 1/length).
     """
-    from .cube import encode
+    from ...core.cube import encode
 
     cube = encode(lm, list(a), pairs=list(b), hidden_states=False, attentions=True)
     att = cube.attentions  # (L,B,A,T,T)
@@ -765,8 +745,8 @@ def cls_attention_share(lm, a: Sequence[str], b: Sequence[str]) -> np.ndarray:
 
 def probe_pairs(lm, pairs: Sequence[Pair], labels: Sequence[int], name: str = "", seeds=(0, 1, 2)):
     """Linear probe on the last layer's [CLS] of [CLS] A [SEP] B [SEP] (see helpers.probes.linear_probe)."""
-    from .cube import embed
-    from .probes import linear_probe
+    from ...core.cube import embed
+    from ...core.linear import linear_probe
 
     x = embed(lm, [p.a for p in pairs], pairs=[p.b for p in pairs], pooling="cls")
     return linear_probe(x, np.asarray(labels), seeds=seeds, name=name)
@@ -781,7 +761,7 @@ def check_masked_count(answer, n_tokens: int):
     Returns:
         helpers.checks.CheckResult (ok True/False, or None when not answered yet).
     """
-    from .checks import CheckResult, unanswered
+    from ...core.checks import CheckResult, unanswered
 
     if unanswered(answer):
         return CheckResult(None, "Not answered yet: replace ... with a number.")
@@ -805,7 +785,7 @@ def check_order_guess(answer, measured: float, tolerance: float = 0.1):
     Returns:
         helpers.checks.CheckResult (ok True when within ``tolerance``, None when not answered yet).
     """
-    from .checks import CheckResult, unanswered
+    from ...core.checks import CheckResult, unanswered
 
     if unanswered(answer):
         return CheckResult(None, "Not answered yet: replace ... with a number between 0 and 1.")
@@ -906,7 +886,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for kind in kinds:
         t0 = time.perf_counter()
         res = train_variant(corpus, tokenizer, kind, recipe, progress=sys.stderr.isatty(), callback=_print_eval)
-        folder = variant_dir(kind, args.out)
+        folder = config.mini_bert_dir(kind, args.out)
         extra = {"wall_seconds": round(time.perf_counter() - t0, 1), "torch": torch.__version__,
                  "threads": torch.get_num_threads(), "recipe": recipe}
         save_checkpoint(res, folder, extra)

@@ -369,21 +369,41 @@ def load_model(
     if not getattr(tokenizer, "is_fast", False):
         raise ModelLoadError(f"{resolved!r} has no fast tokenizer (tokenizer.json); the course needs one.")
     model.to(dev).eval()
+    how = {name: what for name, _, what in config.MINI_BERT_VARIANTS.values()}
+    if resolved in how and not note:
+        note = f"The course's own mini-BERT, pretrained on CPU with {how[resolved]} (notebook 04)."
+    source = source if resolved != "embedded" else f"package {config.EMBEDDED['package']} ({config.EMBEDDED['upstream']})"
+    return from_module(model, tokenizer, name=resolved, why=why, source=source, note=note, weight_names=names,
+                       device=dev)
+
+
+def from_module(model: torch.nn.Module, tokenizer, *, name: str, why: str = "built in this notebook",
+                source: str = "memory", note: str = "", weight_names: list[str] | None = None,
+                device: torch.device | None = None) -> LoadedModel:
+    """Wrap a network and its tokenizer as a LoadedModel: the one place a LoadedModel is built.
+
+    load_model() calls it after loading; pretraining and fine-tuning call it for a model made in memory.
+
+    Args:
+        model: a transformers model (with or without heads); it is put in eval mode.
+        tokenizer: its fast tokenizer.
+        name / why / source / note: what LoadedModel.describe() prints.
+        weight_names: the checkpoint's parameter names (default: the module's own), to see which heads it has.
+        device: where the network is (default: where its first parameter is).
+    """
+    model.eval()
+    names = weight_names if weight_names is not None else [n for n, _ in model.named_parameters()]
     cfg = model.config
     base = getattr(model, "base_model", model)
     limit = getattr(cfg, "max_position_embeddings", None) or 512
     tok_limit = getattr(tokenizer, "model_max_length", limit) or limit
-    if resolved.startswith("mini-bert") and not note:
-        how = {"mini-bert": "MLM + next-sentence prediction", "mini-bert-sop": "MLM + sentence-order prediction",
-               "mini-bert-mlm": "MLM only"}.get(resolved, "MLM")
-        note = f"The course's own mini-BERT, pretrained on CPU with {how} (notebook 04)."
     return LoadedModel(
-        name=resolved,
-        source=source if resolved != "embedded" else f"package {config.EMBEDDED['package']} ({config.EMBEDDED['upstream']})",
+        name=name,
+        source=source,
         why=why,
         model=model,
         tokenizer=tokenizer,
-        device=dev,
+        device=device if device is not None else next(model.parameters()).device,
         has_mlm=any(k in n for n in names for k in ("cls.predictions", "vocab_projector", "lm_head")),
         has_nsp=any("cls.seq_relationship" in n for n in names),
         has_pooler=getattr(base, "pooler", None) is not None,
@@ -473,3 +493,10 @@ def model_availability(name: str) -> str:
     if reason is None:
         return f"{resolved}: not cached, but the hub answers: the first load downloads it"
     return f"{resolved}: not available offline ({reason}); connect once to cache it, or use 'embedded'"
+
+
+def is_bert_base(lm) -> bool:
+    """True when the loaded model is a bert-base checkpoint (12 layers, 12 heads, width 768, named bert-base)."""
+    name = str(getattr(lm, "name", "")).lower()
+    return ("bert-base" in name and getattr(lm, "num_layers", 0) == 12 and getattr(lm, "num_heads", 0) == 12
+            and getattr(lm, "hidden_size", 0) == 768)

@@ -12,9 +12,9 @@ from typing import Any, Sequence
 
 import torch
 
-from .checks import CheckResult, unanswered
-from .cube import encode, encode_ids
-from .models import LoadedModel
+from ..core.checks import CheckResult, unanswered
+from ..core.cube import encode, encode_ids
+from ..core.models import LoadedModel
 
 #: The special tokens a BERT tokenizer knows, in the order the lesson shows them, with their job.
 SPECIAL_ROLES: dict[str, str] = {

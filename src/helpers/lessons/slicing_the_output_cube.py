@@ -14,8 +14,8 @@ from typing import Sequence
 
 import numpy as np
 
-from .checks import CheckResult
-from .checks import unanswered as _unanswered
+from ..core.checks import CheckResult
+from ..core.checks import unanswered as _unanswered
 
 AXES = ("sentences", "tokens", "hidden")
 NAMES = {"i": "sentence", "t": "token", "k": "hidden unit"}

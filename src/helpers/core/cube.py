@@ -15,8 +15,30 @@ import torch
 
 from .models import LoadedModel
 
-#: Names pool() accepts besides a token index.
-POOLINGS = ("cls", "mean", "max", "pooler", "first", "last", "sep")
+#: Every pooling name the course uses, in display order, with its label: the one definition.
+#: All but "pooler" pool a (B,T,H) layer output (see :func:`pool`); "pooler" is the model's own
+#: dense+tanh over the last layer's [CLS] (see :meth:`Cube.pool`, :func:`embed`).
+POOLING_LABELS = {
+    "cls": "[CLS]",
+    "mean": "masked mean",
+    "max": "masked max",
+    "pooler": "pooler",
+    "first": "first word",
+    "last": "last word",
+    "sep": "[SEP]",
+}
+POOLINGS = tuple(POOLING_LABELS)
+#: The poolings of a layer's output (everything but the model's pooler).
+LAYER_POOLINGS = tuple(p for p in POOLINGS if p != "pooler")
+
+
+def check_pooling(how) -> str | int:
+    """``how`` as a pooling name of POOLINGS or an int token index; a clear error otherwise."""
+    if isinstance(how, (int, np.integer)) and not isinstance(how, bool):
+        return int(how)
+    if how not in POOLINGS:
+        raise ValueError(f"Unknown pooling {how!r}: use one of {list(POOLINGS)}, or an int token index.")
+    return how
 
 
 class TruncationWarning(UserWarning):
@@ -35,10 +57,11 @@ def pool_cls(hidden: torch.Tensor, attention_mask: torch.Tensor | None = None) -
     return hidden[:, 0, :]
 
 
-def pool_mean(hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-    """(B,T,H) -> (B,H): average over real tokens only (padding never counts)."""
+def masked_mean(hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+    """(B,T,H) -> (B,H): average over real tokens only (padding never counts). The course's one masked mean."""
     m = _mask3(attention_mask, hidden)
     return (hidden * m).sum(1) / m.sum(1).clamp(min=1.0)
+
 
 
 def pool_max(hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
@@ -75,18 +98,20 @@ def pool(hidden: torch.Tensor, attention_mask: torch.Tensor, how: str | int) -> 
     ``how``: "cls" (position 0), "mean", "max", "first" (first word piece, position 1),
     "last" (last word piece, just before the final [SEP]), "sep" (final [SEP]) or an int k.
     """
-    if isinstance(how, (int, np.integer)) and not isinstance(how, bool):
-        return pool_token(hidden, attention_mask, int(how))
+    how = check_pooling(how)
+    if isinstance(how, int):
+        return pool_token(hidden, attention_mask, how)
+    if how == "pooler":
+        raise ValueError("'pooler' is the model's own layer, not a pooling of hidden states: use cube.pool('pooler') "
+                         "or embed(lm, texts, pooling='pooler').")
     table = {
         "cls": lambda: pool_cls(hidden, attention_mask),
-        "mean": lambda: pool_mean(hidden, attention_mask),
+        "mean": lambda: masked_mean(hidden, attention_mask),
         "max": lambda: pool_max(hidden, attention_mask),
         "first": lambda: pool_token(hidden, attention_mask, 1),
         "last": lambda: pool_token(hidden, attention_mask, -2),
         "sep": lambda: pool_token(hidden, attention_mask, -1),
     }
-    if how not in table:
-        raise ValueError(f"Unknown pooling {how!r}: use one of {sorted(table)} (or 'pooler'), or a token index.")
     return table[how]()
 
 
@@ -174,7 +199,7 @@ class Cube:
 
     def mean(self, layer: int = -1) -> torch.Tensor:
         """(B,H) the average of the real tokens' vectors (padding excluded)."""
-        return pool_mean(self.layer(layer), self.attention_mask)
+        return masked_mean(self.layer(layer), self.attention_mask)
 
     def max(self, layer: int = -1) -> torch.Tensor:
         """(B,H) the per-unit maximum over the real tokens (padding excluded)."""

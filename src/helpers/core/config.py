@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-#: Repository root (src/helpers/config.py -> parents[2]).
-REPO_ROOT = Path(__file__).resolve().parents[2]
+#: Repository root (src/helpers/config.py -> parents[3]).
+REPO_ROOT = Path(__file__).resolve().parents[3]
 DATA_DIR = REPO_ROOT / "data"
 #: Disk cache for computed features (not committed).
 CACHE_DIR = Path(os.environ.get("CLS_CACHE_DIR", REPO_ROOT / ".cache"))
@@ -38,14 +38,27 @@ EMBEDDED = {
     ),
 }
 
-#: Names load_model() understands besides hub ids and local directories.
-#: "mini-bert" is the course's own MLM+NSP checkpoint (data/mini-bert), see notebook 04; its twins
-#: trained with sentence-order prediction and with MLM alone ship beside it for the comparisons there.
-LOCAL_MODELS = {
-    "mini-bert": DATA_DIR / "mini-bert",
-    "mini-bert-sop": DATA_DIR / "mini-bert" / "sop",
-    "mini-bert-mlm": DATA_DIR / "mini-bert" / "mlm-only",
+#: The course's mini-BERT and its twins: objective -> (name for load_model, sub-folder of data/mini-bert,
+#: what it was pretrained with). "mini-bert" is the MLM+NSP checkpoint (notebook 04); its twins trained
+#: with sentence-order prediction and with MLM alone ship beside it for the comparisons there.
+MINI_BERT_DIR = DATA_DIR / "mini-bert"
+MINI_BERT_VARIANTS = {
+    "nsp": ("mini-bert", "", "MLM + next-sentence prediction"),
+    "sop": ("mini-bert-sop", "sop", "MLM + sentence-order prediction"),
+    "mlm": ("mini-bert-mlm", "mlm-only", "MLM only"),
 }
+
+#: Names load_model() understands besides hub ids and local directories -> their folders.
+LOCAL_MODELS = {name: MINI_BERT_DIR / sub if sub else MINI_BERT_DIR for name, sub, _ in MINI_BERT_VARIANTS.values()}
+
+
+def mini_bert_dir(objective: str, root: str | Path | None = None) -> Path:
+    """Folder of a mini-BERT variant ("nsp", "sop" or "mlm") under ``root`` (default data/mini-bert)."""
+    if objective not in MINI_BERT_VARIANTS:
+        raise ValueError(f"objective must be one of {tuple(MINI_BERT_VARIANTS)}, got {objective!r}.")
+    root = Path(root) if root is not None else MINI_BERT_DIR
+    sub = MINI_BERT_VARIANTS[objective][1]
+    return root / sub if sub else root
 
 
 def quick_mode() -> bool:

@@ -14,10 +14,10 @@ from typing import Sequence
 
 import numpy as np
 
-from . import config
-from .checks import CheckResult
-from .checks import unanswered as _unanswered
-from .probes import ProbeResult, linear_probe
+from ..core import config
+from ..core.checks import CheckResult
+from ..core.checks import unanswered as _unanswered
+from ..core.linear import ProbeResult, linear_probe
 
 POOLING_ORDER = ("cls", "mean", "max", "pooler", "first", "last", "sep")
 LABELS = {"cls": "[CLS]", "mean": "masked mean", "max": "masked max", "pooler": "pooler", "first": "first word",

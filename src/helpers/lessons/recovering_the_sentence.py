@@ -12,8 +12,8 @@ from typing import Sequence
 
 import numpy as np
 
-from .checks import CheckResult
-from .checks import unanswered as _unanswered
+from ..core.checks import CheckResult
+from ..core.checks import unanswered as _unanswered
 
 #: Published context printed in notebook 07.
 PUBLISHED = {
