@@ -13,14 +13,11 @@ LAB_PORT  ?= 8888
 LAB_OPEN  ?= yes
 LAB_START ?= notebooks/00_start_here.ipynb
 
-.PHONY: help setup lab test html slides mini-bert clean-cache
+.PHONY: help setup lab test test-fast html slides mini-bert readme clean-cache
 
-help:
-	@echo "make lab    - set up (first time only) and open the course in JupyterLab"
-	@echo "make test   - set up (first time only) and run the whole test suite (quick mode)"
-	@echo "make setup  - only create .venv and install the pinned packages"
-	@echo "make html   - execute every notebook and export it to HTML (build/html/index.html)"
-	@echo "make slides - execute every notebook and export reveal.js slides (build/slides/index.html)"
+# Every target has a "## " comment on its line; `make help` prints them all.
+help: ## list every target
+	@grep -E '^[a-z][a-z-]*:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## (.*)/  make \1\t\2/' | expand -t 20
 
 $(STAMP): requirements-lock.txt pyproject.toml jupyter/overrides.json
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,10 +28,10 @@ $(STAMP): requirements-lock.txt pyproject.toml jupyter/overrides.json
 	@touch $(STAMP)
 	@echo "Set-up done: $(VENV) holds the course's packages and the '$(KERNEL)' kernel."
 
-setup: $(STAMP)
+setup: $(STAMP) ## only create .venv and install the pinned packages
 
 # JupyterLab on 127.0.0.1 with a fresh random token (never blank); LAB_TOKEN, LAB_PORT, LAB_IP override.
-lab: $(STAMP)
+lab: $(STAMP) ## set up (first time only) and open the course in JupyterLab
 	@token="$${LAB_TOKEN:-$$($(BIN)/python -c 'import secrets; print(secrets.token_hex(24))')}"; \
 	browser=""; [ "$(LAB_OPEN)" = "yes" ] || browser="--no-browser"; \
 	root=""; [ "$$(id -u)" != 0 ] || root="--allow-root"; \
@@ -45,19 +42,27 @@ lab: $(STAMP)
 		--MultiKernelManager.default_kernel_name=$(KERNEL) \
 		--ServerApp.root_dir="$(CURDIR)" $(LAB_START)
 
-test: $(STAMP)
+test: $(STAMP) ## set up (first time only) and run the whole test suite in quick mode (what CI runs)
 	CLS_QUICK=1 $(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# Unit tests only: no notebook execution, no browser, no set-up test (about a minute).
+test-fast: $(STAMP) ## unit tests only (no notebooks, no browser); a minute or so
+	CLS_QUICK=1 $(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
+
 # Static reading and classroom slides; both need npm once (offline widget renderer, reveal.js).
-html: $(STAMP)
+html: $(STAMP) ## execute every notebook and export HTML (build/html/index.html)
 	$(BIN)/python tools/export.py html --out build/html
 
-slides: $(STAMP)
+slides: $(STAMP) ## execute every notebook and export reveal.js slides (build/slides/index.html)
 	$(BIN)/python tools/export.py slides --out build/slides
 
 # Re-train the course's mini-BERT checkpoint in data/mini-bert (same seed, same result; see notebook 04).
-mini-bert: $(STAMP)
+mini-bert: $(STAMP) ## retrain the shipped mini-BERT and its twins in data/mini-bert (about 10 minutes)
 	$(BIN)/python -m helpers.pretrain --out data/mini-bert
 
-clean-cache:
+# The README's notebook table is generated from the notebooks (a test checks it is up to date).
+readme: $(STAMP) ## regenerate the README's notebook table from the notebooks' titles and questions
+	$(BIN)/python tools/readme.py
+
+clean-cache: ## delete the computed feature cache (.cache)
 	rm -rf .cache

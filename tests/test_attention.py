@@ -1,4 +1,5 @@
-"""Tests for helpers.attention: the statistics, rollout and flow notebook 03 teaches, its explorers and checks."""
+"""Tests for notebook 03: the core statistics, rollout and flow it teaches (helpers.core.attention, .flow,
+.token_kinds) and its lesson (helpers.lessons.attention_into_cls): attribution, figures, explorers and checks."""
 
 from __future__ import annotations
 
@@ -7,8 +8,14 @@ import math
 import numpy as np
 import pytest
 
-from helpers import attention as at
 from helpers import encode
+from helpers.core import attention as at
+from helpers.core.flow import FlowCache, attention_flow, max_flow
+from helpers.core.models import is_bert_base
+from helpers.core.stats import spearman
+from helpers.core.token_kinds import KINDS, token_kinds
+from helpers.lessons import attention_into_cls as lesson
+from helpers.ui.figures import figure_png
 
 SENTENCES = ["a good film.", "the plot was long, boring and bad!", "i love it"]
 
@@ -87,7 +94,7 @@ def test_max_flow_agrees_with_networkx_on_random_graphs():
         v = 8
         cap = rng.random((v, v)) * (rng.random((v, v)) < 0.4)
         np.fill_diagonal(cap, 0)
-        value, flow = at.max_flow(cap, 0, v - 1)
+        value, flow = max_flow(cap, 0, v - 1)
         g = nx.DiGraph()
         for u in range(v):
             for w in range(v):
@@ -104,7 +111,7 @@ def test_max_flow_agrees_with_networkx_on_random_graphs():
 def test_max_flow_of_a_single_path_is_its_bottleneck():
     cap = np.zeros((4, 4))
     cap[0, 1], cap[1, 2], cap[2, 3] = 0.9, 0.2, 0.7
-    assert at.max_flow(cap, 0, 3)[0] == pytest.approx(0.2)
+    assert max_flow(cap, 0, 3)[0] == pytest.approx(0.2)
 
 
 def test_flow_never_exceeds_rollout_mass_and_is_at_least_rollout():
@@ -112,7 +119,7 @@ def test_flow_never_exceeds_rollout_mass_and_is_at_least_rollout():
         att = random_attention(layers=3, heads=2, n=6, seed=seed)
         roll = at.rollout(att)
         for layer in (1, 2, 3):
-            flow = at.attention_flow(att, layer)
+            flow = attention_flow(att, layer)
             total_mass = roll[layer - 1][0].sum()
             assert total_mass == pytest.approx(1.0)
             assert np.all(flow <= total_mass + 1e-9)
@@ -121,12 +128,12 @@ def test_flow_never_exceeds_rollout_mass_and_is_at_least_rollout():
 
 def test_flow_on_a_real_model_example(cube):
     ex, _ = at.cube_example(cube, 1)
-    flow = at.attention_flow(ex)
+    flow = attention_flow(ex)
     roll = at.rollout(ex)[-1][0]
     assert flow.shape == roll.shape
     assert np.all(flow <= 1 + 1e-9) and np.all(flow >= roll - 1e-9)
-    cache = at.FlowCache(ex)
-    assert np.allclose(cache(1), at.attention_flow(ex, 1))
+    cache = FlowCache(ex)
+    assert np.allclose(cache(1), attention_flow(ex, 1))
     assert cache(1) is cache(1)  # computed once
 
 
@@ -154,7 +161,7 @@ def test_hiding_a_row_whose_weight_was_all_hidden_gives_zeros():
 
 def test_attention_view_hides_cls_and_sep_columns(cube):
     ex, tokens = at.cube_example(cube, 0)
-    view = at.attention_view(ex, tokens, layer=1, head=None, hide_special=True)
+    view = lesson.attention_view(ex, tokens, layer=1, head=None, hide_special=True)
     assert "[CLS]" not in view.cols and "[SEP]" not in view.cols
     assert view.matrix.shape == (len(tokens), len(tokens) - 2)
     assert np.allclose(view.matrix.sum(-1), 1.0, atol=1e-5)
@@ -164,14 +171,14 @@ def test_attention_view_hides_cls_and_sep_columns(cube):
 
 
 def test_token_kinds():
-    kinds = at.token_kinds(["[CLS]", "the", "film", ",", "##!", "...", "[SEP]", "it", "[SEP]"])
+    kinds = token_kinds(["[CLS]", "the", "film", ",", "##!", "...", "[SEP]", "it", "[SEP]"])
     assert kinds.tolist() == ["cls", "word", "word", "punct", "punct", "punct", "sep", "word", "sep"]
     with pytest.raises(ValueError):
-        at.token_kinds("[CLS] the")
+        token_kinds("[CLS] the")
 
 
 def test_attention_from_a_padded_position_is_never_counted(cube, tiny):
-    kinds = [at.token_kinds(t) for t in cube.tokens]
+    kinds = [token_kinds(t) for t in cube.tokens]
     clean = at.attention_shares(cube.attentions, cube.attention_mask, kinds)
     # put weight into the padded query rows: they must not change anything
     dirty = cube.attentions.clone()
@@ -179,23 +186,23 @@ def test_attention_from_a_padded_position_is_never_counted(cube, tiny):
     pad_rows = ~mask[None, :, None, :, None].expand_as(dirty)
     dirty[pad_rows] = 1.0 / dirty.shape[-1]
     dirty_shares = at.attention_shares(dirty, cube.attention_mask, kinds)
-    for k in at.KINDS:
+    for k in KINDS:
         assert np.allclose(clean[k], dirty_shares[k])
     # and they equal a token-weighted average over the unpadded examples, computed one by one
-    totals = {k: 0.0 for k in at.KINDS}
+    totals = {k: 0.0 for k in KINDS}
     count = 0
     for b in range(len(SENTENCES)):
         ex, _ = at.cube_example(cube, b)
-        for k in at.KINDS:
+        for k in KINDS:
             totals[k] = totals[k] + (ex * (kinds[b] == k)).sum(-1).sum(-1)  # (L,A) summed over queries
         count += ex.shape[-1]
-    for k in at.KINDS:
+    for k in KINDS:
         assert np.allclose(clean[k], totals[k] / count, atol=1e-6)
     assert np.allclose(sum(clean.values()), 1.0, atol=1e-5)
 
 
 def test_shares_of_cls_queries_read_the_cls_row(cube):
-    kinds = [at.token_kinds(t) for t in cube.tokens]
+    kinds = [token_kinds(t) for t in cube.tokens]
     shares = at.attention_shares(cube.attentions, cube.attention_mask, kinds, query="cls")
     ex, _ = at.cube_example(cube, 0)
     first = at.attention_shares(cube.attentions[:, :1], cube.attention_mask[:1], kinds[:1], query="cls")
@@ -223,9 +230,9 @@ def test_spearman_matches_scipy():
     rng = np.random.default_rng(3)
     a, b = rng.random(12), rng.random(12)
     b[3] = b[4]  # a tie
-    assert at.spearman(a, b) == pytest.approx(stats.spearmanr(a, b).statistic)
-    assert at.spearman([1, 2, 3, 4], [10, 20, 30, 40]) == pytest.approx(1.0)
-    assert at.spearman([1, 2, 3, 4], [4, 3, 2, 1]) == pytest.approx(-1.0)
+    assert spearman(a, b) == pytest.approx(stats.spearmanr(a, b).statistic)
+    assert spearman([1, 2, 3, 4], [10, 20, 30, 40]) == pytest.approx(1.0)
+    assert spearman([1, 2, 3, 4], [4, 3, 2, 1]) == pytest.approx(-1.0)
 
 
 def test_blank_out_attribution_matches_a_manual_blanking(tiny):
@@ -237,7 +244,7 @@ def test_blank_out_attribution_matches_a_manual_blanking(tiny):
         return cls_vec @ weights
 
     text = "a good film"
-    attr = at.blank_out_attribution(tiny, text, score)
+    attr = lesson.blank_out_attribution(tiny, text, score)
     ids = tiny.tokenizer(text, return_tensors="pt")
     n = ids["input_ids"].shape[1]
     assert attr.shape == (n,) and attr[0] == 0
@@ -253,18 +260,18 @@ def test_blank_out_attribution_matches_a_manual_blanking(tiny):
 def test_rank_agreement_ignores_special_tokens():
     kinds = ["cls", "word", "word", "punct", "sep"]
     scores = {"a": np.array([100.0, 1, 2, 3, 100.0])}
-    assert at.rank_agreement(scores, np.array([0, 1, 2, 3, -50.0]), kinds)["a"] == pytest.approx(1.0)
+    assert lesson.rank_agreement(scores, np.array([0, 1, 2, 3, -50.0]), kinds)["a"] == pytest.approx(1.0)
 
 
 def test_value_norms_are_zero_at_padding(cube, tiny):
-    norms = at.value_norms(tiny, cube)
+    norms = lesson.value_norms(tiny, cube)
     L, B, A, T = norms.shape
     assert (L, B, A, T) == (tiny.num_layers, len(SENTENCES), tiny.num_heads, cube.input_ids.shape[1])
     pad = ~cube.attention_mask.bool().numpy()
     assert np.all(norms.transpose(1, 3, 0, 2)[pad] == 0)
     assert np.all(norms.transpose(1, 3, 0, 2)[~pad] > 0)
-    kinds = [at.token_kinds(t) for t in cube.tokens]
-    weighted = at.norm_weighted_shares(cube.attentions, norms, cube.attention_mask, kinds)
+    kinds = [token_kinds(t) for t in cube.tokens]
+    weighted = lesson.norm_weighted_shares(cube.attentions, norms, cube.attention_mask, kinds)
     assert np.allclose(sum(weighted.values()), 1.0, atol=1e-5)
 
 
@@ -275,23 +282,23 @@ def test_draw_functions_return_figures(cube):
     from matplotlib.figure import Figure
 
     ex, tokens = at.cube_example(cube, 0)
-    kinds = [at.token_kinds(t) for t in cube.tokens]
+    kinds = [token_kinds(t) for t in cube.tokens]
     shares = at.attention_shares(cube.attentions, cube.attention_mask, kinds)
     figs = [
-        at.draw_attention_map(ex[0, 0], tokens),
-        at.draw_cls_rows(at.cls_rows(ex), tokens),
-        at.draw_entropy(at.normalised_cls_entropy(cube)),
-        at.draw_shares(shares, reference=at.CLARK_BERT_BASE),
-        at.draw_kind_bars(shares),
-        at.draw_scores(tokens, at.explanation_scores(ex)),
+        lesson.draw_attention_map(ex[0, 0], tokens),
+        lesson.draw_cls_rows(at.cls_rows(ex), tokens),
+        lesson.draw_entropy(at.normalised_cls_entropy(cube)),
+        lesson.draw_shares(shares, reference=at.CLARK_BERT_BASE),
+        lesson.draw_kind_bars(shares),
+        lesson.draw_scores(tokens, lesson.explanation_scores(ex)),
     ]
     assert all(isinstance(f, Figure) for f in figs)
-    assert at.figure_png(figs[0]).startswith(b"\x89PNG")
+    assert figure_png(figs[0]).startswith(b"\x89PNG")
 
 
 def test_attention_explorer_callbacks_change_the_picture(cube, tiny, tmp_path):
     pairs = encode(tiny, ["a good film."], pairs=["i love it"])
-    box = at.build_attention_explorer([cube, pairs], tiny, save_folder=tmp_path)
+    box = lesson.build_attention_explorer([cube, pairs], tiny, save_folder=tmp_path)
     c = box.controls
     assert len(c["example"].options) == len(SENTENCES) + 1
     before = bytes(c["image"].value)
@@ -316,13 +323,13 @@ def test_attention_explorer_callbacks_change_the_picture(cube, tiny, tmp_path):
 def test_flow_explorer_caches_flow_and_redraws(cube):
     ex, tokens = at.cube_example(cube, 1)
     attribution = np.linspace(-1, 1, len(tokens))
-    box = at.build_flow_explorer(ex, tokens, attribution)
+    box = lesson.build_flow_explorer(ex, tokens, attribution)
     c = box.controls
     before, text = bytes(c["image"].value), c["status"].value
     assert "Spearman" in text
     c["layer"].value = 1
     assert bytes(c["image"].value) != before
-    assert np.allclose(box.scores(1)["flow"], at.attention_flow(ex, 1))
+    assert np.allclose(box.scores(1)["flow"], attention_flow(ex, 1))
     assert set(box.flow._store) == {1, 2}, "every layer's flow is computed once up front"
 
 
@@ -330,27 +337,27 @@ def test_flow_explorer_caches_flow_and_redraws(cube):
 
 
 def test_check_peak_layer_right_wrong_and_unanswered():
-    shares = {k: np.zeros((4, 2)) for k in at.KINDS}
+    shares = {k: np.zeros((4, 2)) for k in KINDS}
     shares["sep"][2] = 0.7  # layer 3
     shares["word"] = 1 - shares["sep"]
-    assert at.check_peak_layer(3, shares, "sep").ok is True
-    assert at.check_peak_layer(2, shares, "sep").ok is False
-    assert at.check_peak_layer(9, shares, "sep").ok is False
-    assert at.check_peak_layer("three", shares, "sep").ok is False
-    assert at.check_peak_layer(None, shares, "sep").ok is None
-    assert at.check_peak_layer(..., shares, "sep").ok is None
-    assert "3" in at.check_peak_layer(3, shares, "sep").message
+    assert lesson.check_peak_layer(3, shares, "sep").ok is True
+    assert lesson.check_peak_layer(2, shares, "sep").ok is False
+    assert lesson.check_peak_layer(9, shares, "sep").ok is False
+    assert lesson.check_peak_layer("three", shares, "sep").ok is False
+    assert lesson.check_peak_layer(None, shares, "sep").ok is None
+    assert lesson.check_peak_layer(..., shares, "sep").ok is None
+    assert "3" in lesson.check_peak_layer(3, shares, "sep").message
 
 
 def test_check_rollout_answer_right_wrong_and_unanswered():
-    assert at.check_rollout_answer([0.375, 0.625]).ok is True
-    wrong = at.check_rollout_answer([0.0, 1.0])  # no residual
+    assert lesson.check_rollout_answer([0.375, 0.625]).ok is True
+    wrong = lesson.check_rollout_answer([0.0, 1.0])  # no residual
     assert wrong.ok is False and "identity" in wrong.message
-    reversed_order = at.check_rollout_answer([0.625, 0.375])
+    reversed_order = lesson.check_rollout_answer([0.625, 0.375])
     assert reversed_order.ok is False and "order" in reversed_order.message
-    assert at.check_rollout_answer([0.5, 0.9]).ok is False
-    assert at.check_rollout_answer([1, 2, 3]).ok is False
-    assert at.check_rollout_answer(None).ok is None
+    assert lesson.check_rollout_answer([0.5, 0.9]).ok is False
+    assert lesson.check_rollout_answer([1, 2, 3]).ok is False
+    assert lesson.check_rollout_answer(None).ok is None
 
 
 def test_bad_input_raises_value_errors(cube):
@@ -359,9 +366,9 @@ def test_bad_input_raises_value_errors(cube):
     with pytest.raises(ValueError, match="two equal axes"):
         at.rollout(np.ones((2, 2, 3, 4)))
     with pytest.raises(ValueError, match="layer must be"):
-        at.attention_flow(random_attention(), layer=7)
+        attention_flow(random_attention(), layer=7)
     with pytest.raises(ValueError, match="different nodes"):
-        at.max_flow(np.ones((3, 3)), 1, 1)
+        max_flow(np.ones((3, 3)), 1, 1)
 
 
 def test_clark_reference_only_for_bert_base():
@@ -369,7 +376,7 @@ def test_clark_reference_only_for_bert_base():
 
     base = SimpleNamespace(name="bert-base-uncased", num_layers=12, num_heads=12, hidden_size=768)
     mini = SimpleNamespace(name="embedded", num_layers=6, num_heads=12, hidden_size=384)
-    assert at.is_bert_base(base) and not at.is_bert_base(mini)
+    assert is_bert_base(base) and not is_bert_base(mini)
 
 
 def test_map_preview_is_a_png_whose_size_follows_the_tokens():
@@ -377,8 +384,8 @@ def test_map_preview_is_a_png_whose_size_follows_the_tokens():
 
     from PIL import Image
 
-    small = at.MapView(np.full((4, 4), 0.25), ["[CLS]", "a", "b", "[SEP]"], ["[CLS]", "a", "b", "[SEP]"], "t")
+    small = lesson.AttentionMapView(np.full((4, 4), 0.25), ["[CLS]", "a", "b", "[SEP]"], ["[CLS]", "a", "b", "[SEP]"], "t")
     tokens = [f"w{i}" for i in range(70)]
-    large = at.MapView(np.full((70, 70), 1 / 70), tokens, tokens, "t")
-    sizes = [Image.open(BytesIO(at.render_map_png(v))).size for v in (small, large)]
+    large = lesson.AttentionMapView(np.full((70, 70), 1 / 70), tokens, tokens, "t")
+    sizes = [Image.open(BytesIO(lesson.render_map_png(v))).size for v in (small, large)]
     assert sizes[0][0] < sizes[1][0] and sizes[0][1] < sizes[1][1]

@@ -1,7 +1,8 @@
 """The course map and notebook 00's exercise checks (right, wrong and unanswered)."""
 
 from helpers import encode
-from helpers.course import check_cls_position, check_cube_shape, course_map, format_course_map
+from helpers.core.course import course_map, format_course_map
+from helpers.lessons.start_here import check_cls_position, check_cube_shape
 
 
 def test_course_map_reads_every_notebook():
@@ -33,3 +34,16 @@ def test_check_cube_shape(tiny):
     assert wrong.ok is False and "tokens" in wrong.message
     assert check_cube_shape(cube, (2, 3)).ok is False
     assert check_cube_shape(cube, "big").ok is False
+
+
+def test_readme_table_is_the_course_map():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    result = subprocess.run([sys.executable, str(root / "tools" / "readme.py"), "--check"], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    readme = (root / "README.md").read_text()
+    for row in course_map():
+        assert f"| `{row['file']}` | {row['title']} | {row['question']} |" in readme

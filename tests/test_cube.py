@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from helpers import embed, encode, encode_ids
-from helpers.cube import TruncationWarning, pool
+from helpers.core.cube import TruncationWarning, pool
 
 TEXTS = [
     "a short one",

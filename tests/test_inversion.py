@@ -3,7 +3,10 @@
 import numpy as np
 import pytest
 
-from helpers import inversion as I
+from matplotlib.figure import Figure
+
+from helpers import references
+from helpers.lessons import recovering_the_sentence as I
 
 
 def test_content_words_and_vocabulary():
@@ -113,3 +116,24 @@ def test_nearest_neighbour_recovery_degrades_with_noise():
         I.nearest_neighbour_recovery(x, x[:5])
     y = (rng.random((100, 5)) < 0.3).astype(float)
     assert I.neighbour_words(x, y, x, y)["f1"] == 1.0
+
+
+def test_draw_inversion_by_layer_returns_a_figure_without_pyplot():
+    import matplotlib.pyplot as plt
+
+    x, y = _encoded()
+    train = {"cls": np.stack([x[:200], x[:200]]), "mean": np.stack([x[:200], x[:200]])}
+    test = {"cls": np.stack([x[200:], x[200:]]), "mean": np.stack([x[200:], x[200:]])}
+    res = I.inversion_by_layer(train, y[:200], test, y[200:])
+    before = plt.get_fignums()
+    fig = I.draw_inversion_by_layer(res, I.frequent_words_baseline(y[:200], y[200:]))
+    assert isinstance(fig, Figure) and plt.get_fignums() == before
+    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert "[CLS] F1" in labels and any(label.startswith("frequent words F1") for label in labels)
+
+
+def test_published_attacks_come_from_the_registry():
+    assert not hasattr(I, "PUBLISHED")
+    for key in ("song2020_inversion", "vec2text_exact"):
+        sentence = references.cite(key)
+        assert references.get(key).source in sentence

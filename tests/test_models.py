@@ -8,8 +8,9 @@ import time
 import pytest
 import torch
 
-from helpers import config, load_model, models
-from helpers.models import ModelLoadError, probe_hub, resolve_device
+from helpers import load_model
+from helpers.core import config, models
+from helpers.core.models import ModelLoadError, probe_hub, resolve_device
 
 from conftest import build_tiny, free_port
 
@@ -167,7 +168,7 @@ def test_environment_reports_versions():
 
 
 def test_availability_without_loading(monkeypatch, tmp_path, tiny_dir):
-    from helpers.models import available_locally, model_availability
+    from helpers.core.models import available_locally, model_availability
 
     assert available_locally("embedded") and "ships with the course" in model_availability("embedded")
     assert available_locally(tiny_dir) and "local folder" in model_availability(tiny_dir)

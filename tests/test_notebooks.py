@@ -1,5 +1,7 @@
 """The notebook harness: every notebooks/NN_*.ipynb executes headless in quick mode without errors,
-is committed without outputs, and follows the course's shape (title, question, first cell, recap)."""
+is committed without outputs, follows the course's shape (title, question, first cell, recap), types no
+measurement into its prose, and teaches: every "Try it" is filled with its solution and its check must
+say right, and with a wrong answer its check must say wrong (tools/tryit.py)."""
 
 from __future__ import annotations
 
@@ -7,10 +9,15 @@ import os
 import time
 from pathlib import Path
 
+import re
+import sys
+
 import nbformat
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tools"))
+import tryit  # noqa: E402
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 KERNEL = "inside-cls"
 
@@ -71,6 +78,7 @@ def test_executes_in_quick_mode(path, monkeypatch, tmp_path):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
     nb = nbformat.read(path, as_version=4)
+    marks = tryit.inject(nb)  # each Try it is also run with its solution and with a wrong answer
     client = NotebookClient(
         nb, timeout=600, kernel_name=_kernel_name(), resources={"metadata": {"path": str(path.parent)}}
     )
@@ -82,6 +90,40 @@ def test_executes_in_quick_mode(path, monkeypatch, tmp_path):
     elapsed = time.perf_counter() - start
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []) if o.output_type == "error"]
     assert not errors
-    print(f"{path.name}: {elapsed:.1f} s in quick mode")
+    bad = tryit.verdicts(nb, marks)
+    assert not bad, "\n".join(bad)
+    print(f"{path.name}: {elapsed:.1f} s in quick mode, {len(marks)} Try it(s) checked with their solutions")
     if os.environ.get("CLS_KEEP_EXECUTED"):
         nbformat.write(nb, tmp_path / path.name)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_every_try_it_is_tagged_for_the_harness(path):
+    nb = nbformat.read(path, as_version=4)
+    headings = [c for c in nb.cells if c.cell_type == "markdown" and re.search(r"^#+ Try it", c.source, re.M)]
+    found = tryit.tryits(nb)
+    assert len(found) == len(headings) >= 2, (
+        f"{path.name}: {len(headings)} 'Try it' headings but {len(found)} tagged Try-its (see tools/tryit.py)")
+    problems = tryit.problems(nb)
+    assert not problems, "\n".join(problems)
+    for tid in found:
+        assert tid.startswith(path.name[:2] + "-"), f"{path.name}: Try-it id {tid!r} should start with {path.name[:2]}-"
+
+
+#: A timing typed into prose ("146 s of CPU time", "about 2 minutes") or a measured figure with 2+ decimals.
+TYPED_TIMING = re.compile(r"\b\d+(\.\d+)?\s?(ms|s|sec|seconds|min|minutes)\b(?! ?[-a-z])")
+TYPED_DECIMAL = re.compile(r"(?<![\w.])\d+\.\d{2,}(?![\w.])")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_prose_types_no_measurement(path):
+    """Numbers in markdown are computed in a code cell, phrased as what to look for, or printed from the registry."""
+    nb = nbformat.read(path, as_version=4)
+    found = []
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type != "markdown" or "solution" in cell.metadata.get("inside_cls", {}):
+            continue
+        prose = re.sub(r"```.*?```|`[^`]*`", "", cell.source, flags=re.S)  # code is code, not prose
+        found += [f"cell {i}: {m.group(0)!r}" for m in TYPED_TIMING.finditer(prose)]
+        found += [f"cell {i}: {m.group(0)!r}" for m in TYPED_DECIMAL.finditer(prose)]
+    assert not found, f"{path.name} types measurements into its prose: {found}"

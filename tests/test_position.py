@@ -1,4 +1,5 @@
-"""Tests for helpers.position (notebook 02): the facts the lesson teaches, the experiments, widgets and checks."""
+"""Tests for helpers.lessons.position_of_cls (notebook 02): the facts the lesson teaches, the experiments,
+explorers and checks."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ import pytest
 import torch
 
 import helpers
-from helpers import position as pos
+from helpers.core.linear import ProbeResult
+from helpers.core.stats import alikeness, compare_estimates, cosine_matrix, noise_margin
+from helpers.lessons import position_of_cls as pos
 
 SENTENCES = ["the film was good", "i hate this movie", "never again", "the acting was bad but the music was great"]
 
@@ -66,14 +69,40 @@ def test_movement_and_alikeness_by_layer(tiny_cube):
 
 
 def test_alikeness_values():
+    # the lesson's "how alike" is the core's one definition
     same = np.ones((3, 4))
-    assert pos.alikeness(same) == pytest.approx(1.0)
-    assert pos.alikeness(np.eye(4)) == pytest.approx(0.0)
-    assert pos.alikeness(np.array([[1.0, 0.0], [-1.0, 0.0]])) == pytest.approx(-1.0)
+    assert alikeness(same) == pytest.approx(1.0)
+    assert alikeness(np.eye(4)) == pytest.approx(0.0)
+    assert alikeness(np.array([[1.0, 0.0], [-1.0, 0.0]])) == pytest.approx(-1.0)
     with pytest.raises(ValueError):
-        pos.alikeness(np.ones(4))
-    m = pos.cosine_matrix(np.eye(3))
+        alikeness(np.ones(4))
+    m = cosine_matrix(np.eye(3))
     assert np.allclose(m, np.eye(3))
+
+
+def test_the_lesson_uses_the_core_definitions(tiny_cube):
+    for gone in ("alikeness", "cosine_matrix", "margin", "compare", "locally_available", "_cos_rows"):
+        assert not hasattr(pos, gone), gone
+    alike = pos.alikeness_by_layer(tiny_cube, hows=("cls", "mean"))
+    for layer in (0, tiny_cube.num_layers):
+        assert alike["cls"][layer] == pytest.approx(alikeness(tiny_cube.cls(layer)), abs=1e-12)
+        assert alike["mean"][layer] == pytest.approx(alikeness(tiny_cube.mean(layer)), abs=1e-12)
+    view = pos.layer_view(tiny_cube, 1)
+    assert np.allclose(view["matrix"], cosine_matrix(tiny_cube.cls(1)))
+    # the movement is 1 - cosine of paired rows: check one entry by hand
+    mov = pos.cls_movement(tiny_cube)
+    a, b = tiny_cube.cls(0).double(), tiny_cube.cls(-1).double()
+    by_hand = 1 - torch.nn.functional.cosine_similarity(a, b, dim=1).mean()
+    assert mov["cls_from_input"][-1] == pytest.approx(float(by_hand), abs=1e-9)
+
+
+def test_first_specific_layer():
+    assert pos.first_specific_layer([1.0, 1.0, 0.9999, 0.95, 0.7]) == 3
+    assert pos.first_specific_layer([1.0, 1.0]) is None
+    assert pos.first_specific_layer([1.0, 0.5], below=0.4) is None
+    assert 0.9 < pos.SENTENCE_SPECIFIC_BELOW < 1.0
+    with pytest.raises(ValueError):
+        pos.first_specific_layer([])
 
 
 def test_layer_view(tiny_cube):
@@ -175,22 +204,28 @@ def test_position_experiment(tiny_study):
         pos.position_experiment(None, [], [])
 
 
-def test_compare():
-    from helpers.probes import ProbeResult
+def _probe(name, accs, n=1000):
+    return ProbeResult(np.array(accs), name, chance=0.5, n_train=n, n_test=n)
 
-    a = ProbeResult("a", np.array([0.80, 0.82]), 0.5, 1000, 1000)
-    b = ProbeResult("b", np.array([0.60, 0.62]), 0.5, 1000, 1000)
-    assert pos.compare(a, b) == "higher" and pos.compare(b, a) == "lower" and pos.compare(a, a) == "about the same"
+
+def test_compare():
+    # notebook 02 compares readouts with the core's compare_estimates / noise_margin
+    a = _probe("a", [0.80, 0.82])
+    b = _probe("b", [0.60, 0.62])
+    assert compare_estimates(a, b) == "higher" and compare_estimates(b, a) == "lower"
+    assert compare_estimates(a, a) == "about the same"
     # the same gap on a test set of 10 sentences cannot be told apart from chance
-    small_a = ProbeResult("a", np.array([0.80, 0.82]), 0.5, 10, 10)
-    small_b = ProbeResult("b", np.array([0.60, 0.62]), 0.5, 10, 10)
-    assert pos.compare(small_a, small_b) == "about the same"
-    assert pos.margin(small_a, small_b) > pos.margin(a, b) >= 0.01
+    small_a = _probe("a", [0.80, 0.82], n=10)
+    small_b = _probe("b", [0.60, 0.62], n=10)
+    assert compare_estimates(small_a, small_b) == "about the same"
+    assert noise_margin(small_a, small_b) > noise_margin(a, b) >= 0.01
 
 
 def test_draw_functions_return_figures(tiny_cube, tiny_study, tiny):
+    import matplotlib.pyplot as plt
     from matplotlib.figure import Figure
 
+    open_before = plt.get_fignums()
     figs = [
         pos.draw_movement(pos.cls_movement(tiny_cube), pos.alikeness_by_layer(tiny_cube)),
         pos.draw_layer_view(pos.layer_view(tiny_cube, 1), SENTENCES),
@@ -200,41 +235,77 @@ def test_draw_functions_return_figures(tiny_cube, tiny_study, tiny):
         pos.draw_position_results(tiny_study),
     ]
     assert all(isinstance(f, Figure) for f in figs)
+    assert plt.get_fignums() == open_before  # built with ui.figures.new_figure, never registered with pyplot
 
 
 # ----------------------------------------------------------------------------- widgets
 
 
 def test_layer_explorer_slider(tiny_cube):
-    box = pos.build_layer_explorer(tiny_cube, labels=SENTENCES)
-    slider, text, grid = box.children
+    from helpers.ui.explorer import Explorer
+
+    ex = pos.build_layer_explorer(tiny_cube, labels=SENTENCES)
+    assert isinstance(ex, Explorer)
+    slider, text, grid = ex.controls["layer"], ex.views["numbers"], ex.views["matrix"]
     assert slider.max == tiny_cube.num_layers and "layer 0" in text.value
+    assert ex.state["layer"] == 0 and ex.state["alike"] == pytest.approx(1.0, abs=1e-6)
     before = (text.value, grid.value)
-    slider.value = tiny_cube.num_layers
+    state = ex.set(layer=tiny_cube.num_layers)
     assert (text.value, grid.value) != before and f"layer {tiny_cube.num_layers}" in text.value
+    assert "error" not in state
+    assert state["alike"] == pytest.approx(pos.layer_view(tiny_cube, tiny_cube.num_layers)["alike"])
+    assert state["matrix"].shape == (len(SENTENCES),) * 2
+    with pytest.raises(ValueError):
+        pos.build_layer_explorer(tiny_cube, labels=SENTENCES[:2])
+
+
+def test_layer_explorer_shows_a_bad_layer_instead_of_raising(tiny_cube):
+    ex = pos.build_layer_explorer(tiny_cube, labels=SENTENCES)
+    ex.controls["layer"].max = tiny_cube.num_layers + 3  # a slider pushed past the model's layers
+    state = ex.set(layer=tiny_cube.num_layers + 2)
+    assert "layer must be an integer from 0" in state["error"]
+    assert "error" in ex.status.value
+    assert "error" not in ex.set(layer=1)
 
 
 def test_sentence_explorer_chooser(tiny):
-    box = pos.build_sentence_explorer(tiny, SENTENCES[:2])
-    chooser, text, bars = box.children
+    ex = pos.build_sentence_explorer(tiny, SENTENCES[:2])
+    bars = ex.views["bars"]
     before = bars.value
-    chooser.value = SENTENCES[1]
+    state = ex.set(sentence=SENTENCES[1])
     assert bars.value != before and "hate" in bars.value
+    assert state["tokens"] == tiny.tokenizer.tokenize(SENTENCES[1])
+    assert state["top"] == state["tokens"][int(np.argmax(state["distance"]))]
+    assert state["top"] in ex.views["summary"].value
     with pytest.raises(ValueError):
         pos.build_sentence_explorer(tiny, [])
 
 
 def test_position_explorer(tiny_study):
-    box = pos.build_position_explorer(tiny_study, key="cls_end")
-    chooser, slider, text, bars = box.children
+    ex = pos.build_position_explorer(tiny_study, key="cls_end")
+    text, bars = ex.views["numbers"], ex.views["bars"]
     before = (text.value, bars.value)
-    chooser.value = "nocls_mean"
+    state = ex.set(readout="nocls_mean")
     assert (text.value, bars.value) != before and "no [CLS]: mean" in text.value
+    assert state["label"] == pos.READOUTS["nocls_mean"][2]
+    assert state["verdict"] == compare_estimates(tiny_study["nocls_mean"].probe, tiny_study["cls"].probe)
     now = text.value
-    slider.value = 0
+    state = ex.set(layer=0)
     assert text.value != now and "layer 0" in text.value
+    assert state["alike"] == pytest.approx(tiny_study["nocls_mean"].alike[0])
     with pytest.raises(ValueError):
         pos.build_position_explorer("nope")
+    with pytest.raises(ValueError):
+        pos.build_position_explorer(tiny_study, key="nowhere")
+
+
+def test_position_explorer_shows_a_bad_layer_instead_of_raising(tiny_study):
+    ex = pos.build_position_explorer(tiny_study)
+    last = ex.controls["layer"].max
+    ex.controls["layer"].max = last + 2
+    state = ex.set(layer=last + 1)
+    assert "layer must be from 0" in state["error"]
+    assert "error" not in ex.set(layer=last)
 
 
 # ----------------------------------------------------------------------------- checks and availability
@@ -246,40 +317,42 @@ def test_check_input_cls(tiny_cube):
     assert pos.check_input_cls(False, ident).ok is False
     assert pos.check_input_cls(..., ident).ok is None
     assert pos.check_input_cls("yes", ident).ok is False
+    assert pos.check_input_cls(True, ident).details["same"] is True
+    assert ident["input_max_distance"] < pos.SAME_INPUT_TOL
 
 
 def test_check_best_readout(tiny_study):
     best = max(tiny_study.results, key=lambda r: r.probe.mean)
     assert pos.check_best_readout(best.key, tiny_study).ok is True
     worst = min(tiny_study.results, key=lambda r: r.probe.mean)
-    if pos.compare(worst.probe, best.probe) != "about the same":
+    if compare_estimates(worst.probe, best.probe) != "about the same":
         assert pos.check_best_readout(worst.key, tiny_study).ok is False
     assert pos.check_best_readout("nowhere", tiny_study).ok is False
     assert pos.check_best_readout(None, tiny_study).ok is None
+    with pytest.raises(ValueError):
+        pos.check_best_readout("cls", "not a study")
 
 
 def test_check_best_readout_on_a_clear_case():
-    from helpers.probes import ProbeResult
-
     def res(key, accs):
-        return pos.PositionResult(key, key, "standard", ProbeResult(key, np.array(accs), 0.5, 1000, 1000), np.ones(3))
+        return pos.PositionResult(key, key, "standard", _probe(key, accs), np.ones(3))
 
     study = pos.PositionStudy([res("cls", [0.6, 0.62]), res("mean", [0.9, 0.91])], "m", 10, 10, (0, 1))
     assert pos.check_best_readout("mean", study).ok is True
     assert pos.check_best_readout("cls", study).ok is False
 
 
-def test_locally_available():
-    assert pos.locally_available("embedded") is True
-    assert pos.locally_available("no-such-owner/no-such-model") is False
+def test_available_locally():
+    # notebook 02 asks the core which other models it can compare without downloading
+    from helpers.core.models import available_locally
+
+    assert available_locally("embedded") is True
+    assert available_locally("no-such-owner/no-such-model") is False
 
 
 def _study(accs: dict[str, list[float]], n_test: int = 1000) -> pos.PositionStudy:
-    from helpers.probes import ProbeResult
-
     results = [
-        pos.PositionResult(k, pos.READOUTS[k][2], pos.READOUTS[k][0],
-                           ProbeResult(k, np.array(v), 0.5, n_test, n_test), np.array([1.0, 0.5]))
+        pos.PositionResult(k, pos.READOUTS[k][2], pos.READOUTS[k][0], _probe(k, v, n_test), np.array([1.0, 0.5]))
         for k, v in accs.items()
     ]
     return pos.PositionStudy(results, "m", n_test, n_test, (0, 1))

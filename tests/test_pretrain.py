@@ -1,16 +1,25 @@
-"""Pretraining pieces behind notebook 04: corpus, pairs, masking, losses, checkpoints, widget, checks."""
+"""Pretraining pieces behind notebook 04: corpus, pairs, masking, losses, checkpoints, explorer, checks."""
 
 from __future__ import annotations
 
+import ast
 import json
+import runpy
+import sys
 from collections import Counter
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
-from helpers import pretrain as P
-from helpers.corpus import TOPICS, make_corpus
+from helpers.core.attention import how_much_others_read_cls, uniform_share
+from helpers.core.config import mini_bert_dir
+from helpers.core.cube import encode
+from helpers.lessons import nsp_pretraining as P
+from helpers.lessons.nsp_pretraining.corpus import TOPICS, make_corpus
+
+LESSON = Path(P.__file__).parent
 
 
 @pytest.fixture(scope="module")
@@ -223,11 +232,35 @@ def test_pretrain_logs_history_evaluations_and_calls_back(corpus, tok):
     assert [e["step"] for e in res.evals] == [0, 2, 4] and calls == [1, 2, 3]
     assert len(res.history) == 4 and res.history[-1]["tokens"] > 0
     assert {"mlm_loss", "mlm_acc", "sop_loss", "sop_acc"} <= set(res.final)
-    fig = P.plot_history(res)
+    fig = P.draw_history(res)
     assert len(fig.axes) == 2
+
+
+def test_figures_are_built_without_pyplot(corpus, tok, small):
+    from matplotlib.figure import Figure
+
     import matplotlib.pyplot as plt
 
-    plt.close(fig)
+    before = plt.get_fignums()
+    fig = P.draw_history(small)
+    assert isinstance(fig, Figure) and plt.get_fignums() == before
+    from helpers.core.stats import Estimate
+
+    rows = {"a": (Estimate([0.6, 0.65, 0.7]), Estimate([0.5, 0.55, 0.6]))}
+    assert len(P.draw_probes(rows).axes) == 1
+    assert len(P.draw_cls_attention({"a": [0.1, 0.2]}, 0.05).axes) == 1
+    assert plt.get_fignums() == before, "a draw_* function registered a figure with pyplot"
+    with pytest.raises(ValueError, match="empty"):
+        P.draw_probes({})
+    with pytest.raises(ValueError, match="empty"):
+        P.draw_cls_attention({}, 0.1)
+
+
+def test_live_plot_redraws_after_every_evaluation(small):
+    live = P.LivePlot()
+    live(small)
+    live(small)
+    assert live.calls == 2
 
 
 def test_training_is_reproducible_with_the_same_seed(corpus, tok):
@@ -266,10 +299,25 @@ def test_pair_head_helpers(corpus, small):
     assert set(table["NSP"]) == {"NSP pairs", "SOP pairs"}
     split = P.intro_split({"NSP": lm}, corpus.heldout, n=200)["NSP"]
     assert split["n with"] + split["n without"] == 200 and 0 <= split["without intro"] <= 1
-    share = P.cls_attention_share(lm, ["Mira runs a bakery."] * 2, ["She bakes bread.", "The sea is calm."])
-    assert share.shape == (lm.num_layers, 2) and ((share > 0) & (share < 1)).all()
     with pytest.raises(ValueError, match="empty"):
         P.p_is_next(lm, "", "She bakes bread.")
+
+
+def test_attention_into_cls_of_a_pair_uses_the_core_definition(small):
+    """What notebook 04 plots: per layer, the weight the other real tokens put on [CLS] (heads averaged)."""
+    lm = P.wrap(small.model, small.tokenizer)
+    a, b = ["Mira runs a bakery."] * 2, ["She bakes bread.", "The sea is calm."]
+    cube = encode(lm, a, pairs=b, hidden_states=False, attentions=True)
+    share = how_much_others_read_cls(cube, lm).mean(-1)
+    assert share.shape == (lm.num_layers,) and ((share > 0) & (share < 1)).all()
+    # by hand: column 0 of every real row but [CLS]'s own, averaged over rows, pairs and heads
+    att, mask = cube.attentions.numpy(), cube.attention_mask.numpy()
+    rows = [att[:, k, :, 1 : int(mask[k].sum()), 0] for k in range(len(a))]  # (L,A,n-1) each
+    by_hand = np.concatenate(rows, axis=-1).mean(axis=(1, 2))
+    assert np.allclose(share, by_hand, atol=1e-6)
+    uniform = uniform_share(cube.attention_mask)
+    assert uniform == pytest.approx(float(np.mean(1.0 / mask.sum(1))))
+    assert not hasattr(P, "cls_attention_share"), "the core's definition is the only one"
 
 
 def test_pair_helpers_refuse_a_model_without_nsp_head(embedded):
@@ -282,16 +330,78 @@ def test_pair_helpers_refuse_a_model_without_nsp_head(embedded):
 # ----------------------------------------------------------------------------- widget and checks
 
 
-def test_nsp_widget_updates_headless(small):
+def test_nsp_explorer_updates_headless(small):
+    from helpers.ui.explorer import Explorer
+
     lm = P.wrap(small.model, small.tokenizer)
-    box = P.build_nsp_explorer(lm, "Mira runs a bakery.", "She bakes bread.")
-    text_a, text_b, out = box.children
+    ex = P.build_nsp_explorer(lm, "Mira runs a bakery.", "She bakes bread.")
+    assert isinstance(ex, Explorer) and set(ex.controls) == {"a", "b"} and set(ex.views) == {"result"}
+    out = ex.views["result"]
     before = out.value
-    assert "P(IsNext)" in before
-    text_b.value = "The striker scores a goal."
+    assert "P(IsNext)" in before and "error" not in ex.state
+    assert ex.state["p_is_next"] == pytest.approx(P.p_is_next(lm, "Mira runs a bakery.", "She bakes bread."))
+    state = ex.set(b="The striker scores a goal.")
     assert out.value != before and "P(IsNext)" in out.value
-    text_a.value = "   "
-    assert "empty" in out.value
+    assert state["p_is_next"] == pytest.approx(P.p_is_next(lm, "Mira runs a bakery.", "The striker scores a goal."))
+    assert state["label"] == ("IsNext" if state["p_is_next"] >= 0.5 else "NotNext")
+
+
+def test_nsp_explorer_shows_an_empty_sentence_as_an_error(small):
+    lm = P.wrap(small.model, small.tokenizer)
+    ex = P.build_nsp_explorer(lm, "Mira runs a bakery.", "She bakes bread.")
+    state = ex.set(a="   ")  # must not raise
+    assert "empty" in state["error"] and "empty" in ex.status.value
+    assert "P(IsNext)" not in ex.views["result"].value, "a stale verdict must not stay on screen"
+    state = ex.set(a="Mira runs a bakery.")
+    assert "error" not in state and "P(IsNext)" in ex.views["result"].value
+
+
+def test_transfer_word_and_its_level():
+    assert 0.5 < P.TRANSFER_LEVEL < 1.0  # above chance, below what a head gets on its own task
+    assert P.transfer_word(P.TRANSFER_LEVEL + 0.01) == "transfers"
+    assert P.transfer_word(P.TRANSFER_LEVEL) == "barely transfers"
+    assert P.transfer_word(0.5) == "barely transfers"
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        P.transfer_word(78)
+
+
+def test_published_figures_come_from_the_registry():
+    from helpers import references
+
+    assert not hasattr(P, "REFERENCE_FIGURES")
+    for key in P.REFERENCE_KEYS:
+        assert references.cite(key)
+
+
+NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "04_nsp_pretraining.ipynb"
+
+
+def test_notebook_uses_the_lesson_and_types_no_figure():
+    nb = json.loads(NOTEBOOK.read_text())
+    code = "\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code")
+    prose = "\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown")
+    assert "pyplot" not in code and "plt." not in code
+    assert "from helpers.lessons import nsp_pretraining" in code
+    assert "references.value(\"albert_order_table\"" in code
+    for typed in ("0.52", "0.79", "0.65", "52%", "3.5 points", "REFERENCE_FIGURES", "variant_dir"):
+        assert typed not in code + prose, f"notebook 04 types {typed!r}"
+
+
+def test_lesson_imports_only_core_ui_and_itself():
+    for path in sorted(LESSON.glob("*.py")):
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.level:
+                assert node.level == 1 or (node.level == 3 and node.module.split(".")[0] in ("core", "ui")), \
+                    f"{path.name} imports {'.' * node.level}{node.module}: a lesson imports core and ui only"
+        assert "pyplot" not in path.read_text(), f"{path.name} uses pyplot; build figures with ui.figures.new_figure"
+
+
+def test_the_rebuild_command_is_the_package(monkeypatch, capsys):
+    monkeypatch.setattr(sys, "argv", ["python -m helpers.lessons.nsp_pretraining", "--help"])
+    with pytest.raises(SystemExit) as exit_:
+        runpy.run_module("helpers.lessons.nsp_pretraining", run_name="__main__")
+    assert exit_.value.code == 0 and "--out" in capsys.readouterr().out
 
 
 def test_check_masked_count():
@@ -319,7 +429,7 @@ def test_shipped_mini_bert_loads_with_both_heads_and_its_metrics_are_true():
 
     lm = load_model("mini-bert", device="cpu")
     assert lm.has_nsp and lm.has_mlm and lm.architecture == "BertForPreTraining"
-    folder = P.variant_dir("nsp")
+    folder = mini_bert_dir("nsp")
     total = sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
     assert total <= 25e6, "data/mini-bert must stay within 25 MB"
     metrics = json.loads((folder / "metrics.json").read_text())
@@ -337,5 +447,5 @@ def test_shipped_mini_bert_loads_with_both_heads_and_its_metrics_are_true():
 def test_shipped_variants_load(kind):
     from helpers import load_model
 
-    lm = load_model(str(P.variant_dir(kind)), device="cpu")
+    lm = load_model(str(mini_bert_dir(kind)), device="cpu")
     assert lm.has_mlm and lm.vocab_size == load_model("mini-bert", device="cpu").vocab_size

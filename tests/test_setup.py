@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import config
+from helpers.core import config
 
 from conftest import free_port
 
@@ -79,6 +79,26 @@ needs_make = pytest.mark.skipif(
 def test_second_setup_is_skipped():
     result = subprocess.run(["make", "-q", "setup"], cwd=ROOT)
     assert result.returncode == 0, "make setup would reinstall although nothing changed"
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
+def test_make_help_lists_every_target():
+    makefile = (ROOT / "Makefile").read_text()
+    targets = [t for t in re.findall(r"^([a-z][a-z-]*):", makefile, re.M)]
+    phony = re.search(r"^\.PHONY:(.*)$", makefile, re.M).group(1).split()
+    assert sorted(targets) == sorted(phony), "every target is listed in .PHONY"
+    shown = subprocess.run(["make", "-s", "help"], cwd=ROOT, capture_output=True, text=True).stdout
+    listed = re.findall(r"^\s*make ([a-z-]+)\s+\S", shown, re.M)
+    assert sorted(listed) == sorted(targets), f"make help lists {listed}, the Makefile has {targets}"
+    assert {"test", "test-fast", "lab"} <= set(listed)
+
+
+def test_test_fast_runs_the_unit_tests_only():
+    makefile = (ROOT / "Makefile").read_text()
+    recipe = makefile.split("\ntest-fast:", 1)[1].split("\n\n", 1)[0]
+    assert '-m "not slow"' in recipe, "test-fast leaves out the slow tests (notebooks, browser)"
+    browser = (ROOT / "tests" / "test_browser.py").read_text()
+    assert "pytest.mark.slow" in browser, "the browser tests are marked slow, so test-fast skips them"
 
 
 @needs_make

@@ -1,10 +1,12 @@
-"""Tests for helpers.tokens (notebook 01): the facts the lesson teaches, the widgets and the checks."""
+"""Tests for helpers.lessons.tokenization (notebook 01): the facts the lesson teaches, the explorers and the checks."""
 
 from __future__ import annotations
 
 import pytest
 
-from helpers import tokens
+from helpers.core import token_kinds
+from helpers.lessons import tokenization as tokens
+from helpers.ui.explorer import Explorer
 
 
 def test_special_tokens_have_this_vocabularys_ids(any_model):
@@ -96,27 +98,67 @@ def test_padding_needs_the_mask(any_model):
 
 
 def test_wordpiece_explorer_follows_the_text_box(tiny):
-    box = tokens.build_wordpiece_explorer(tiny, text="hello world")
-    text, pair, special, view = box.children
+    ex = tokens.build_wordpiece_explorer(tiny, text="hello world")
+    assert isinstance(ex, Explorer)
+    assert set(ex.controls) == {"text", "pair", "add_special_tokens"} and set(ex.views) == {"table"}
+    view = ex.views["table"]
     before = view.value
     assert "hello" in before and "[CLS]" in before
-    text.value = "the film was bad"
+    assert ex.state["rows"][0]["token"] == "[CLS]" and ex.state["summary"]["tokens"] == len(ex.state["rows"])
+    state = ex.set(text="the film was bad")
     assert view.value != before and "film" in view.value
-    special.value = False
-    assert "[CLS]" not in view.value
-    pair.value = "ok"
-    assert "ok" in view.value
-    text.value = ""
-    assert "Type a sentence" in view.value
+    assert "film" in [r["token"] for r in state["rows"]] and "error" not in state
+    ex.set(add_special_tokens=False)
+    assert "[CLS]" not in view.value and all(r["kind"] != "special" for r in ex.state["rows"])
+    ex.set(pair="ok")
+    assert "ok" in view.value and {r["token_type_id"] for r in ex.state["rows"]} == {0, 1}
+    ex.set(text="")
+    assert "Type a sentence" in view.value and ex.state["rows"] == []
+
+
+def test_wordpiece_explorer_shows_errors_in_the_widget(tiny, monkeypatch):
+    ex = tokens.build_wordpiece_explorer(tiny, text="hello world")
+
+    def broken(*args, **kwargs):
+        raise ValueError("this tokenizer cannot read that")
+
+    monkeypatch.setattr(tokens, "token_rows", broken)
+    state = ex.set(text="the film")  # does not raise
+    assert "cannot read that" in state["error"] and "cannot read that" in ex.status.value
+    monkeypatch.undo()
+    state = ex.set(text="the film was bad")
+    assert "error" not in state and ex.status.value == ""
 
 
 def test_truncation_explorer_slider(tiny):
-    box = tokens.build_truncation_explorer(tiny, "the film was long and the acting was bad")
-    slider, view = box.children
-    slider.value = 4
+    ex = tokens.build_truncation_explorer(tiny, "the film was long and the acting was bad")
+    assert isinstance(ex, Explorer) and set(ex.controls) == {"max_length"} and set(ex.views) == {"cut"}
+    slider, view = ex.controls["max_length"], ex.views["cut"]
+    state = ex.set(max_length=4)
     short = view.value
-    slider.value = slider.max
+    assert len(state["kept"]) == 4 and state["ends_with_sep"]
+    state = ex.set(max_length=slider.max)
     assert view.value != short and "nothing" in view.value and "still [SEP]" in short
+    assert state["cut"] == [] and len(state["kept"]) == state["full_length"]
+
+
+def test_truncation_explorer_shows_an_out_of_range_length(tiny):
+    ex = tokens.build_truncation_explorer(tiny, "the film was long and the acting was bad")
+    ex.controls["max_length"].min = 1
+    state = ex.set(max_length=2)  # too short for [CLS] + one word + [SEP]: shown, not raised
+    assert "at least 3" in state["error"] and "at least 3" in ex.status.value
+    assert "error" not in ex.set(max_length=5)
+
+
+def test_display_kind_differs_from_the_core_token_kinds(embedded):
+    rows = tokens.token_rows(embedded, "Unbelievably ⛄!")
+    shown = [r["kind"] for r in rows]
+    core = list(token_kinds.token_kinds([r["token"] for r in rows]))
+    assert shown[0] == "special" and core[0] == "cls"
+    unk = shown.index("unk")
+    assert core[unk] == "word"  # [UNK] is a word to the attention statistics, flagged red in the table
+    assert shown[-2] == "word" and core[-2] == "punct"  # the table does not single out punctuation
+    assert not hasattr(tokens, "token_kind")
 
 
 def test_html_renderers_escape(tiny):

@@ -174,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", action="append", default=[], help="notebook stem to export (repeatable)")
     args = parser.parse_args(argv)
     sys.path.insert(0, str(ROOT / "src"))
-    from helpers.course import course_map
+    from helpers.core.course import course_map
 
     rows = course_map(NOTEBOOKS)
     if args.only:

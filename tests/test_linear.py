@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from helpers.probes import linear_probe
+from helpers.core.linear import linear_probe
 
 from conftest import blobs
 
