@@ -23,7 +23,10 @@ import numpy as np  # noqa: E402
 from _timing import change_times  # noqa: E402
 
 import helpers  # noqa: E402
-from helpers import attention as at  # noqa: E402
+from helpers.core import attention as at  # noqa: E402
+from helpers.core.flow import attention_flow, layer_graph  # noqa: E402
+from helpers.lessons import attention_into_cls as lesson  # noqa: E402
+from helpers.ui.figures import figure_png  # noqa: E402
 
 
 def timed(fn, repeats: int) -> tuple[float, object]:
@@ -54,7 +57,7 @@ def networkx_flow(att: np.ndarray) -> np.ndarray:
 
     mats = at.residual_attention(att)
     n_layers, n, _ = mats.shape
-    cap = at.layer_graph(mats)
+    cap = layer_graph(mats)
     source = n_layers * n
     g = nx.DiGraph()
     rows, cols = np.nonzero(cap)
@@ -64,7 +67,10 @@ def networkx_flow(att: np.ndarray) -> np.ndarray:
 
 
 def slider_medians(box, control: str, values, repeats: int) -> float:
-    """Median seconds of a control's callback over ``repeats`` changes, after a first, untimed change."""
+    """Median seconds of a control's callback over ``repeats`` changes, after a first, untimed change.
+
+    ``box`` is an Explorer; its controls are found by name.
+    """
     widget = box.controls[control]
     widget.value = next(v for v in values if v != widget.value)  # first call: not timed
     return statistics.median(change_times(widget, values, repeats))
@@ -90,7 +96,7 @@ def main() -> None:
     print(f"rollout             {roll_s * 1e3:8.2f} ms   (target < 50 ms)   "
           f"forward pass with attentions {forward_s * 1e3:.0f} ms, ratio {roll_s / forward_s:.3f}")
 
-    flow_s, flow = timed(lambda: at.attention_flow(att), 2)
+    flow_s, flow = timed(lambda: attention_flow(att), 2)
     t = time.perf_counter()
     reference = networkx_flow(att)
     nx_s = time.perf_counter() - t
@@ -99,11 +105,11 @@ def main() -> None:
           f"networkx preflow-push {nx_s:.2f} s, ratio {flow_s / nx_s:.2f}; max difference {agree:.1e}")
 
     t = time.perf_counter()
-    flow_box = at.build_flow_explorer(att, tokens, np.linspace(-1, 1, n))
+    flow_box = lesson.build_flow_explorer(att, tokens, np.linspace(-1, 1, n))
     build_s = time.perf_counter() - t
     print(f"flow explorer build {build_s:8.2f} s    (flow of all {lm.num_layers} layers computed once and cached)\n")
 
-    map_box = at.build_attention_explorer(cube, lm)
+    map_box = lesson.build_attention_explorer(cube, lm)
     layers = list(range(1, lm.num_layers + 1))
     heads = list(range(lm.num_heads))
     cases = [
@@ -115,8 +121,8 @@ def main() -> None:
     ]
 
     def full_redraw():
-        v = map_box.view()
-        return at.figure_png(at.draw_attention_map(v.matrix, v.rows, v.cols, v.title))
+        v = map_box.state["view"]
+        return figure_png(lesson.draw_attention_map(v.matrix, v.rows, v.cols, v.title))
 
     baseline_s, _ = timed(full_redraw, 5)
     print(f"baseline: a full redraw of the attention map (draw + PNG) {baseline_s * 1e3:.0f} ms")

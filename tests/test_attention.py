@@ -257,6 +257,25 @@ def test_blank_out_attribution_matches_a_manual_blanking(tiny):
     assert np.abs(attr[1:]).max() > 0
 
 
+def test_fit_cls_classifier_is_the_course_probe_on_the_cls_vector(tiny):
+    from helpers import embed
+    from helpers.core.linear import fit_probe
+
+    texts = ["a good film.", "i love it", "great fun", "the plot was long, boring and bad!", "bad", "i hate it"]
+    labels = [1, 1, 1, 0, 0, 0]
+    clf = lesson.fit_cls_classifier(tiny, texts, labels, texts[:2], labels[:2])
+    x = embed(tiny, texts, pooling="cls")
+    probe = fit_probe(x, labels)
+    assert np.allclose(clf.score(x), probe.decision_function(x), atol=1e-3)  # same pipeline, same vectors
+    assert clf.label_names == ["0", "1"]
+    assert clf.train_accuracy == pytest.approx(float((probe.predict(x) == np.array(labels)).mean()))
+    assert 0 <= clf.test_accuracy <= 1
+    with pytest.raises(ValueError, match="single class"):
+        lesson.fit_cls_classifier(tiny, texts[:2], [1, 1])
+    with pytest.raises(ValueError, match="test_labels"):
+        lesson.fit_cls_classifier(tiny, texts, labels, test_texts=texts[:2])
+
+
 def test_rank_agreement_ignores_special_tokens():
     kinds = ["cls", "word", "word", "punct", "sep"]
     scores = {"a": np.array([100.0, 1, 2, 3, 100.0])}
@@ -288,7 +307,7 @@ def test_draw_functions_return_figures(cube):
         lesson.draw_attention_map(ex[0, 0], tokens),
         lesson.draw_cls_rows(at.cls_rows(ex), tokens),
         lesson.draw_entropy(at.normalised_cls_entropy(cube)),
-        lesson.draw_shares(shares, reference=at.CLARK_BERT_BASE),
+        lesson.draw_shares(shares, references=lesson.clark_references()),
         lesson.draw_kind_bars(shares),
         lesson.draw_scores(tokens, lesson.explanation_scores(ex)),
     ]
@@ -296,41 +315,100 @@ def test_draw_functions_return_figures(cube):
     assert figure_png(figs[0]).startswith(b"\x89PNG")
 
 
+def test_draw_shares_draws_the_published_levels_from_the_registry(cube):
+    from helpers import references
+
+    kinds = [token_kinds(t) for t in cube.tokens]
+    shares = at.attention_shares(cube.attentions, cube.attention_mask, kinds)
+    clark = lesson.clark_references()
+    assert {k: r.key for k, r in clark.items()} == {"cls": "clark_cls", "sep": "clark_sep", "punct": "clark_punct"}
+    fig = lesson.draw_shares(shares, references=clark)
+    dashed = [line for line in fig.axes[0].lines if line.get_linestyle() == "--"]
+    assert len(dashed) == 3
+    for line, kind in zip(dashed, ("cls", "sep", "punct")):
+        ref = references.get(f"clark_{kind}")
+        lo, hi = ref.extra["layers"]
+        assert np.allclose(line.get_ydata(), ref.values["level"])
+        assert np.allclose(line.get_xdata(), [lo - 0.3, hi + 0.3])
+        assert ref.sentence() in line.get_label()
+    plain = lesson.draw_shares(shares)
+    assert not [line for line in plain.axes[0].lines if line.get_linestyle() == "--"]
+    with pytest.raises(ValueError, match="Reference"):
+        lesson.draw_shares(shares, references={"cls": {"layers": (2, 3), "level": 0.25}})
+
+
 def test_attention_explorer_callbacks_change_the_picture(cube, tiny, tmp_path):
+    from helpers.ui.explorer import Explorer
+
     pairs = encode(tiny, ["a good film."], pairs=["i love it"])
     box = lesson.build_attention_explorer([cube, pairs], tiny, save_folder=tmp_path)
-    c = box.controls
+    assert isinstance(box, Explorer)
+    assert set(box.controls) == {"example", "layer", "head", "mean", "hide", "save"} and set(box.views) == {"image"}
+    c, image = box.controls, box.views["image"]
     assert len(c["example"].options) == len(SENTENCES) + 1
-    before = bytes(c["image"].value)
+    before = bytes(image.value)
     assert before.startswith(b"\x89PNG")
-    c["layer"].value = 2
-    assert bytes(c["image"].value) != before and box.view().title.startswith("layer 2")
-    picture = bytes(c["image"].value)
-    c["head"].value = 1
-    assert bytes(c["image"].value) != picture
-    c["hide"].value = True
-    assert "[SEP]" not in box.view().cols
-    c["mean"].value = True
-    assert "mean of heads" in box.view().title and c["head"].disabled
+    box.set(layer=2)
+    assert bytes(image.value) != before and box.state["view"].title.startswith("layer 2")
+    assert box.state["layer"] == 2 and "error" not in box.state
+    picture = bytes(image.value)
+    box.set(head=1)
+    assert bytes(image.value) != picture
+    box.set(hide=True)
+    assert "[SEP]" not in box.state["view"].cols
+    box.set(mean=True)
+    assert "mean of heads" in box.state["view"].title and c["head"].disabled
     c["example"].index = 1  # the padded row that is longest: padding is never drawn
-    assert box.view().rows == list(cube.tokens[1])
+    assert box.state["view"].rows == list(cube.tokens[1])
     c["example"].index = len(SENTENCES)  # the pair
-    assert box.view().rows.count("[SEP]") == 2
-    c["save"].click()
+    assert box.state["view"].rows.count("[SEP]") == 2
+    assert box.figure().axes[0].get_title() == box.state["title"]
+    message = box.click("save")
+    assert message.startswith("saved: ")
     assert sorted(p.suffix for p in tmp_path.iterdir()) == [".png", ".svg"]
 
 
+def test_attention_explorer_shows_a_bad_layer_instead_of_raising(cube, tiny):
+    box = lesson.build_attention_explorer(cube, tiny)
+    picture = bytes(box.views["image"].value)
+    box.controls["layer"].max = 99  # a value beyond the model's layers can only come from outside the slider
+    state = box.set(layer=99)
+    assert "layer must be 1.." in state["error"] and "error" in box.status.value
+    assert bytes(box.views["image"].value) == picture  # the last good picture stays
+    assert "error" not in box.set(layer=1)
+    with pytest.raises(ValueError, match="attentions=True"):
+        lesson.build_attention_explorer([])
+
+
 def test_flow_explorer_caches_flow_and_redraws(cube):
+    from helpers.ui.explorer import Explorer
+
     ex, tokens = at.cube_example(cube, 1)
     attribution = np.linspace(-1, 1, len(tokens))
     box = lesson.build_flow_explorer(ex, tokens, attribution)
-    c = box.controls
-    before, text = bytes(c["image"].value), c["status"].value
+    assert isinstance(box, Explorer)
+    assert set(box.controls) == {"layer"} and set(box.views) == {"rho", "image"}
+    image = box.views["image"]
+    before, text = bytes(image.value), box.views["rho"].value
     assert "Spearman" in text
-    c["layer"].value = 1
-    assert bytes(c["image"].value) != before
+    assert set(box.state["spearman"]) == {"raw attention", "rollout", "flow"}
+    box.set(layer=1)
+    assert bytes(image.value) != before
     assert np.allclose(box.scores(1)["flow"], attention_flow(ex, 1))
+    assert np.allclose(box.state["scores"]["flow"], attention_flow(ex, 1))
+    assert all(v.sum() == pytest.approx(1.0) for v in box.state["drawn"].values())
     assert set(box.flow._store) == {1, 2}, "every layer's flow is computed once up front"
+
+
+def test_flow_explorer_shows_a_bad_layer_instead_of_raising(cube):
+    ex, tokens = at.cube_example(cube, 1)
+    box = lesson.build_flow_explorer(ex, tokens)
+    box.controls["layer"].max = 9
+    state = box.set(layer=9)
+    assert "layer must be 1.." in state["error"] and "error" in box.status.value
+    assert "error" not in box.set(layer=2)
+    with pytest.raises(ValueError, match="one value per token"):
+        lesson.build_flow_explorer(ex, tokens, np.zeros(len(tokens) + 1))
 
 
 # ----------------------------------------------------------------------------- exercise checks

@@ -78,3 +78,16 @@ def test_named_quantities_on_a_real_cube(any_model):
     by_hand = np.concatenate(rows, axis=-1).mean(-1)
     np.testing.assert_allclose(A.how_much_others_read_cls(cube, any_model), by_hand, atol=1e-6)
     assert torch.is_tensor(cube.attention_mask)
+
+
+def test_attention_row_by_hand_equals_the_models(any_model):
+    cube = encode(any_model, ["the film was good .", "a boring story"], hidden_states=True, attentions=True)
+    for layer in (1, any_model.num_layers):
+        for head in (0, any_model.num_heads - 1):
+            out = A.attention_row_by_hand(any_model, cube, layer, head, row=1)
+            np.testing.assert_allclose(out["weights"], out["model"], atol=1e-5)
+            assert out["weights"].sum() == pytest.approx(1.0, abs=1e-5)
+    with pytest.raises(ValueError, match="1-based"):
+        A.attention_row_by_hand(any_model, cube, 0, 0)
+    with pytest.raises(ValueError, match="0-based"):
+        A.attention_row_by_hand(any_model, cube, 1, any_model.num_heads)

@@ -54,3 +54,19 @@ def test_no_notebook_retypes_a_published_figure():
                 if m.group(0) in numbers:
                     found.append(f"{path.name} cell {i}: {m.group(0)}")
     assert not found, "published figures typed into notebooks (print them from helpers.references): " + ", ".join(found)
+
+
+def test_summary_token_table_reads_the_installed_configs():
+    import transformers
+
+    from helpers.core.summary_tokens import format_table, summary_token_table
+
+    rows = {r.model: r for r in summary_token_table()}
+    assert rows["XLNet"].where == "last token" and transformers.XLNetConfig().summary_type == "last"
+    assert "XLNetConfig().summary_type = 'last'" in rows["XLNet"].source
+    assert rows["ELECTRA"].where == "first token"
+    assert rows["BERT"].where == "first token" and "Devlin" in rows["BERT"].source
+    assert rows["Sentence-BERT"].where == "mean of the tokens"
+    assert rows["GPT"].where == "last token"
+    text = format_table(list(rows.values()))
+    assert text.count("\n") == len(rows) + 1

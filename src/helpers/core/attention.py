@@ -267,3 +267,43 @@ def uniform_share(attention_mask) -> float:
     if (lengths == 0).any():
         raise ValueError("A row of the attention mask is all zeros: every sentence needs at least one real token.")
     return float(np.mean(1.0 / lengths))
+
+
+def attention_row_by_hand(lm, cube, layer: int, head: int, row: int = 0, query: int = 0) -> dict[str, np.ndarray]:
+    """One attention row computed from the model's own query and key weights (BERT-style encoders).
+
+    The input of attention layer ``layer`` (1-based) is hidden state ``layer - 1``. For head ``head`` the
+    query of token ``query`` is ``q = W_Q x_query + b_Q`` and every key ``k_j = W_K x_j + b_K`` (the head's slice
+    of the weights); the scores are ``q . k_j / sqrt(d)`` with d the head width, padding gets -inf, and a
+    softmax turns the scores into the row the model uses.
+
+    Returns:
+        dict with "scores" (n,) before the softmax, "weights" (n,) after it, "model" (n,) the model's own row
+        from ``cube.attentions`` and "d" the head width; n = the row's real tokens.
+    """
+    import torch
+
+    if cube.hidden_states is None or cube.attentions is None:
+        raise ValueError("attention_row_by_hand needs a cube with hidden_states and attentions: "
+                         "encode(lm, texts, hidden_states=True, attentions=True).")
+    blocks = getattr(getattr(lm.encoder, "encoder", None), "layer", None)
+    if blocks is None:
+        raise ValueError("attention_row_by_hand works for BERT-style encoders (encoder.layer[i].attention.self).")
+    if not 1 <= layer <= len(blocks):
+        raise ValueError(f"layer must be 1..{len(blocks)} (attention layers are 1-based), got {layer}.")
+    if not 0 <= head < lm.num_heads:
+        raise ValueError(f"head must be 0..{lm.num_heads - 1} (heads are 0-based), got {head}.")
+    keep = real_positions(cube.attention_mask, row)
+    if not 0 <= query < len(keep):
+        raise ValueError(f"query {query} is beyond row {row}'s {len(keep)} real tokens.")
+    attn = blocks[layer - 1].attention.self
+    d = lm.hidden_size // lm.num_heads
+    x = cube.hidden_states[layer - 1, row, keep].to(lm.device, dtype=attn.query.weight.dtype)  # (n,H)
+    part = slice(head * d, (head + 1) * d)
+    with torch.inference_mode():
+        q = x[query] @ attn.query.weight[part].T + attn.query.bias[part]  # (d,)
+        k = x @ attn.key.weight[part].T + attn.key.bias[part]  # (n,d)
+        scores = (k @ q) / math.sqrt(d)
+        weights = torch.softmax(scores.float(), dim=-1)
+    model_row = _np(cube.attentions[layer - 1, row, head, keep[query]])[keep]
+    return {"scores": _np(scores), "weights": _np(weights), "model": model_row, "d": d}

@@ -88,6 +88,28 @@ _ALL = [
     Reference("raschka_gpt2_token", {"last": 95.00, "first": 75.00},
               "a GPT-2 small spam classifier reading the last token scores {last}%, reading the first token {first}%",
               "Raschka 2024, Build a Large Language Model (From Scratch)", "chapter 6", "GPT-2 small"),
+    # --- where models put their summary token (notebook 02); where a transformers config carries it, the
+    # course reads the config instead (helpers.core.summary_tokens)
+    Reference("bert_first_token", {}, "[CLS] is the first token of every sequence; its final hidden state C is the "
+              "aggregate representation used for classification", _BERT, "section 3", "BERT", {"where": "first"}),
+    Reference("roberta_first_token", {}, "RoBERTa fine-tunes on its first token <s>, as BERT on [CLS], with no NSP",
+              "Liu et al. 2019, RoBERTa: A Robustly Optimized BERT Pretraining Approach", "sections 3-4", "RoBERTa",
+              {"where": "first"}),
+    Reference("albert_first_token", {}, "ALBERT keeps BERT's [CLS] at the start and trains it with sentence-order "
+              "prediction", _ALBERT, "section 4", "ALBERT", {"where": "first"}),
+    Reference("gpt_last_token", {}, "GPT classifies from the last token of the input (an extract token at the end), "
+              "the only position a left-to-right model has let see the whole input",
+              "Radford et al. 2018, Improving Language Understanding by Generative Pre-Training", "section 3.3",
+              "GPT", {"where": "last"}),
+    Reference("sbert_mean_pooling", {}, "Sentence-BERT's default is the MEAN of the output vectors", _SBERT,
+              "section 3", "SBERT", {"where": "mean"}),
+    Reference("simcse_cls", {}, "SimCSE trains [CLS] (with an MLP on top during training) with a contrastive "
+              "objective and uses it as the sentence embedding",
+              "Gao et al. 2021, SimCSE: Simple Contrastive Learning of Sentence Embeddings", "section 6.3",
+              "SimCSE", {"where": "first"}),
+    Reference("vit_class_token", {}, "ViT prepends a learnable class token to the patches and classifies from its "
+              "output", "Dosovitskiy et al. 2021, An Image is Worth 16x16 Words", "section 3.1", "ViT",
+              {"where": "first"}),
     # --- recovering the sentence (notebook 07)
     Reference("song2020_inversion", {"low": 50, "high": 70},
               "inversion of sentence embeddings recovered {low}-{high}% of the input words",

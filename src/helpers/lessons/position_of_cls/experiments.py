@@ -1,26 +1,22 @@
-"""Why is the first token's output the sentence's summary? Experiments on the position of [CLS].
+"""Why is the first token's output the sentence's summary? The experiments of notebook 02 (compute only).
 
-Helpers for notebook 02. Shapes: N = sentences, T = tokens, H = width, L = layers (hidden states
-have L+1 entries: 0 = embeddings). Compute functions return numbers/arrays; ``draw_*`` functions
-return matplotlib Figures; ``build_*_explorer`` functions return widget trees over precomputed data.
+Shapes: N = sentences, T = tokens, H = width, L = layers (hidden states have L+1 entries: 0 = embeddings).
+Every function here returns numbers or arrays; the drawings and explorers over them are in
+:mod:`.views`, the Try-it checks in :mod:`.checks`.
 """
 
 from __future__ import annotations
 
-import html
-import math
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 import numpy as np
 import torch
 
-from ..core.cube import Cube, encode, encode_ids
-from ..core.models import LoadedModel
-from ..core.models import available_locally as locally_available  # noqa: F401 - the name notebook 02 calls
-from ..core.linear import ProbeResult, linear_probe
-from ..core.checks import CheckResult
-from ..core.checks import unanswered as _unanswered
+from ...core.cube import Cube, encode, encode_ids, masked_mean
+from ...core.linear import ProbeResult, linear_probe
+from ...core.models import LoadedModel
+from ...core.stats import alikeness, as_numpy, compare_estimates, cosine_matrix, noise_margin, unit_rows
 
 #: Where [CLS] goes in each input layout. "standard" is what the tokenizer builds.
 LAYOUTS: dict[str, str] = {
@@ -45,6 +41,13 @@ READOUTS: dict[str, tuple[str, str, str]] = {
     "nocls_mean": ("no_cls", "mean", "no [CLS]: mean of all tokens"),
 }
 
+#: Mean cosine between different sentences' vectors below which a layer counts as sentence-specific.
+#: At the input [CLS] is the same vector for every sentence (exactly 1.0), and float32 rounding moves
+#: that by about 1e-6; 1% off perfect alignment is far beyond rounding, so a layer under 0.99 has
+#: clearly started to give different sentences different [CLS] vectors, while the vectors a trained
+#: model finally reads out differ by much more than that.
+SENTENCE_SPECIFIC_BELOW: float = 0.99
+
 
 def _check_model(lm: Any) -> LoadedModel:
     if not hasattr(lm, "tokenizer") or not hasattr(lm, "encoder"):
@@ -60,32 +63,13 @@ def _check_cube(cube: Any, need_layers: bool = True) -> Cube:
     return cube
 
 
-def _cos_rows(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """(...,H),(...,H) -> (...) cosine similarity, 1 where both are zero vectors."""
-    num = (a * b).sum(-1)
-    den = a.norm(dim=-1) * b.norm(dim=-1)
-    return torch.where(den > 0, num / den.clamp(min=1e-12), torch.ones_like(num))
-
-
-def alikeness(vectors) -> float:
-    """Mean cosine similarity between the vectors of different sentences: (N,H) -> float.
-
-    1.0 means every sentence gets the same direction (the vector does not depend on the sentence).
-    """
-    x = torch.as_tensor(np.asarray(vectors.detach().cpu() if hasattr(vectors, "detach") else vectors), dtype=torch.float64)
-    if x.ndim != 2 or x.shape[0] < 2:
-        raise ValueError(f"alikeness needs an (N,H) array with N >= 2 sentences, got shape {tuple(x.shape)}.")
-    n = x.shape[0]
-    unit = x / x.norm(dim=1, keepdim=True).clamp(min=1e-12)
-    total = float(unit.sum(0).pow(2).sum())
-    return (total - float(unit.pow(2).sum())) / (n * (n - 1))
-
-
-def cosine_matrix(vectors) -> np.ndarray:
-    """(N,H) -> (N,N) cosine similarities."""
-    x = torch.as_tensor(np.asarray(vectors.detach().cpu() if hasattr(vectors, "detach") else vectors), dtype=torch.float64)
-    unit = x / x.norm(dim=1, keepdim=True).clamp(min=1e-12)
-    return (unit @ unit.T).numpy()
+def _paired_cosine(a, b) -> np.ndarray:
+    """(...,H),(...,H) -> (...): the cosine between each row of ``a`` and the same row of ``b`` (core.stats.unit_rows)."""
+    a, b = as_numpy(a), as_numpy(b)
+    if a.shape != b.shape:
+        raise ValueError(f"Paired rows need the same shape, got {a.shape} and {b.shape}.")
+    h = a.shape[-1]
+    return (unit_rows(a.reshape(-1, h)) * unit_rows(b.reshape(-1, h))).sum(1).reshape(a.shape[:-1])
 
 
 # ----------------------------------------------------------------------------- 1. nothing of its own
@@ -125,19 +109,19 @@ def cls_movement(cube: Cube) -> dict[str, np.ndarray]:
         before and after each layer, for [CLS] and for the word tokens (not [CLS]/[SEP]/padding).
     """
     cube = _check_cube(cube)
-    hs = cube.hidden_states.double()  # (L+1,B,T,H)
+    hs = as_numpy(cube.hidden_states)  # (L+1,B,T,H)
     cls = hs[:, :, 0]  # (L+1,B,H)
-    from_input = 1 - _cos_rows(cls, cls[0:1].expand_as(cls)).mean(1)
-    step = 1 - _cos_rows(hs[1:], hs[:-1])  # (L,B,T)
-    words = cube.attention_mask.bool().clone()
+    from_input = 1 - _paired_cosine(cls, np.broadcast_to(cls[0:1], cls.shape)).mean(1)
+    step = 1 - _paired_cosine(hs[1:], hs[:-1])  # (L,B,T)
+    words = cube.attention_mask.bool().numpy().copy()
     words[:, 0] = False
-    words[torch.arange(len(cube)), cube.lengths - 1] = False  # the final [SEP]
+    words[np.arange(len(cube)), cube.lengths.numpy() - 1] = False  # the final [SEP]
     if not words.any():
         raise ValueError("These sentences have no word tokens between [CLS] and [SEP].")
     return {
-        "cls_from_input": from_input.numpy(),
-        "cls_step": step[:, :, 0].mean(1).numpy(),
-        "word_step": (step * words).sum((1, 2)).div(words.sum()).numpy(),
+        "cls_from_input": from_input,
+        "cls_step": step[:, :, 0].mean(1),
+        "word_step": (step * words).sum((1, 2)) / words.sum(),
     }
 
 
@@ -147,6 +131,18 @@ def alikeness_by_layer(cube: Cube, hows: Sequence[str | int] = ("cls", "mean", "
     return {
         str(how): np.array([alikeness(cube.pool(how, layer)) for layer in range(cube.num_layers + 1)]) for how in hows
     }
+
+
+def first_specific_layer(alike: Sequence[float], below: float = SENTENCE_SPECIFIC_BELOW) -> int | None:
+    """The first layer whose mean cosine between different sentences is under ``below``; None if none is.
+
+    Args:
+        alike: (L+1,) one value per layer, e.g. ``alikeness_by_layer(cube)["cls"]``.
+    """
+    values = np.asarray(alike, dtype=float)
+    if values.ndim != 1 or values.size == 0:
+        raise ValueError(f"alike must be one value per layer (a 1-D sequence), got shape {values.shape}.")
+    return next((layer for layer, a in enumerate(values) if a < below), None)
 
 
 def layer_view(cube: Cube, layer: int) -> dict[str, Any]:
@@ -160,7 +156,7 @@ def layer_view(cube: Cube, layer: int) -> dict[str, Any]:
     if not isinstance(layer, (int, np.integer)) or not 0 <= layer <= cube.num_layers:
         raise ValueError(f"layer must be an integer from 0 (embeddings) to {cube.num_layers}, got {layer!r}.")
     vecs = cube.cls(int(layer))
-    moved = 1 - _cos_rows(vecs.double(), cube.cls(0).double()).mean()
+    moved = 1 - _paired_cosine(vecs, cube.cls(0)).mean()
     return {
         "layer": int(layer),
         "matrix": cosine_matrix(vecs),
@@ -186,8 +182,8 @@ def far_word_effect(lm: LoadedModel, sentence: str, changed: str) -> dict[str, A
     diff = [i for i in range(max(len(a), len(b))) if i >= min(len(a), len(b)) or a[i] != b[i]]
     if not diff:
         raise ValueError("The two sentences tokenize the same: change a word.")
-    dist = 1 - _cos_rows(cube.hidden_states[:, 0, 0].double(), cube.hidden_states[:, 1, 0].double())
-    return {"tokens": a, "changed_tokens": b, "positions": diff, "cls_distance": dist.numpy()}
+    dist = 1 - _paired_cosine(cube.hidden_states[:, 0, 0], cube.hidden_states[:, 1, 0])
+    return {"tokens": a, "changed_tokens": b, "positions": diff, "cls_distance": dist}
 
 
 def _word_piece_ids(lm: LoadedModel, texts: Sequence[str]) -> list[list[int]]:
@@ -242,11 +238,11 @@ def word_influence(lm: LoadedModel, sentence: str, layer: int = -1) -> dict[str,
     last = layer in (-1, lm.num_layers)
     cube = encode_ids(lm, rows, hidden_states=not last, attentions=False)
     vecs = cube.cls(-1 if last else layer).double()
-    dist = 1 - _cos_rows(vecs[1:], vecs[0:1].expand_as(vecs[1:]))
+    dist = 1 - _paired_cosine(vecs[1:], vecs[0:1].expand_as(vecs[1:]))
     return {
         "sentence": sentence,
         "tokens": tok.convert_ids_to_tokens(words),
-        "distance": dist.numpy(),
+        "distance": dist,
         "layer": layer if layer >= 0 else lm.num_layers + 1 + layer,
     }
 
@@ -275,8 +271,7 @@ def _read(hs: torch.Tensor, mask: torch.Tensor, what: str, cls_pos: list[int | N
     lengths = mask.sum(1)
     rows = torch.arange(b)
     if what == "mean":
-        m = mask.to(hs.dtype)[None, :, :, None]
-        return (hs * m).sum(2) / m.sum(2)
+        return torch.stack([masked_mean(layer, mask) for layer in hs])
     if what == "cls":
         pos = torch.tensor(cls_pos)
     elif what == "first":
@@ -423,49 +418,29 @@ def results_table(study: PositionStudy) -> str:
     return "\n".join(lines)
 
 
-def margin(a: ProbeResult, b: ProbeResult) -> float:
-    """How far apart two probe accuracies must be to call them different.
-
-    The larger of: the two seed spreads added, two binomial standard errors of the test set
-    (a test set of n sentences cannot resolve much less than that), and 0.01.
-    """
-    p = min(max((a.mean + b.mean) / 2, 0.0), 1.0)
-    n = max(1, min(a.n_test, b.n_test))
-    return max(0.01, a.std + b.std, 2 * math.sqrt(p * (1 - p) / n))
-
-
-def compare(a: ProbeResult, b: ProbeResult) -> str:
-    """"higher", "lower" or "about the same": ``a`` against ``b`` (see :func:`margin`)."""
-    margin_ = margin(a, b)
-    d = a.mean - b.mean
-    if abs(d) <= margin_:
-        return "about the same"
-    return "higher" if d > 0 else "lower"
-
-
 def conclusion(study: PositionStudy) -> str:
     """The lesson's conclusion, phrased from the numbers in ``study``."""
     base = study["cls"].probe
     lines = [
         f"[CLS] at position 0 reaches {base.mean:.3f} ± {base.std:.3f} (chance {base.chance:.3f}).",
-        f"Differences under about {margin(base, base):.3f} are within the noise: the seeds' spread, or two "
+        f"Differences under about {noise_margin(base, base):.3f} are within the noise: the seeds' spread, or two "
         f"standard errors of a {base.n_test}-review test set.",
     ]
     for key in ("cls_end", "cls_middle", "nocls_first", "first", "last", "sep", "mean"):
         if key not in study.keys():
             continue
         r = study[key]
-        verdict = compare(r.probe, base)
+        verdict = compare_estimates(r.probe, base)
         lines.append(f"- {r.label}: {r.probe.mean:.3f} ± {r.probe.std:.3f}, {verdict} than the usual [CLS]"
                      .replace("about the same than", "about the same as"))
     best = max(study.results, key=lambda r: r.probe.mean)
     lines.append(f"Best readout here: {best.label} ({best.probe.mean:.3f}).")
     moved = [study[k] for k in ("cls_end", "cls_middle") if k in study.keys()]
-    if base.mean - base.chance <= margin(base, base):
+    if base.mean - base.chance <= noise_margin(base, base):
         lines.append("[CLS] itself is not clearly above chance here (an untrained model, or too few reviews), "
                      "so moving it cannot show whether its position matters.")
     elif moved:
-        same = [r.label for r in moved if compare(r.probe, base) != "lower"]
+        same = [r.label for r in moved if compare_estimates(r.probe, base) != "lower"]
         if len(same) == len(moved):
             lines.append("Moving [CLS] away from position 0 did not make it measurably worse (within the noise): "
                          "for this model, index 0 itself is not what makes the vector useful.")
@@ -482,233 +457,6 @@ def conclusion(study: PositionStudy) -> str:
     return "\n".join(lines)
 
 
-# ----------------------------------------------------------------------------- drawing
-
-
-def draw_movement(movement: dict[str, np.ndarray], alike: dict[str, np.ndarray] | None = None):
-    """Left: how far [CLS] and the words move per layer. Right: alikeness between sentences per layer."""
-    import matplotlib.pyplot as plt
-
-    panels = 2 if alike else 1
-    fig, axes = plt.subplots(1, panels, figsize=(5.5 * panels, 3.6), squeeze=False)
-    ax = axes[0, 0]
-    steps = np.arange(1, len(movement["cls_step"]) + 1)
-    ax.plot(steps, movement["cls_step"], "o-", label="[CLS]: change made by this layer")
-    ax.plot(steps, movement["word_step"], "s--", label="word tokens: change made by this layer")
-    ax.plot(np.arange(len(movement["cls_from_input"])), movement["cls_from_input"], "^:", label="[CLS]: distance from its input")
-    ax.set_xlabel("layer")
-    ax.set_ylabel("cosine distance")
-    ax.set_title("How far the vectors move")
-    ax.legend(fontsize=8)
-    if alike:
-        ax = axes[0, 1]
-        for how, values in alike.items():
-            ax.plot(np.arange(len(values)), values, "o-", label=how)
-        ax.set_xlabel("layer (0 = embeddings)")
-        ax.set_ylabel("mean cosine, different sentences")
-        ax.set_title("How alike different sentences' vectors are")
-        ax.legend(fontsize=8)
-    fig.tight_layout()
-    plt.close(fig)
-    return fig
-
-
-def draw_layer_view(view: dict[str, Any], labels: Sequence[str] | None = None):
-    """Heatmap of the [CLS] cosine matrix between sentences at one layer."""
-    import matplotlib.pyplot as plt
-
-    m = view["matrix"]
-    fig, ax = plt.subplots(figsize=(5.2, 4.2))
-    im = ax.imshow(m, vmin=min(0.0, float(m.min())), vmax=1.0, cmap="viridis")
-    ticks = labels if labels is not None else [str(i) for i in range(len(m))]
-    ax.set_xticks(range(len(m)))
-    ax.set_yticks(range(len(m)))
-    ax.set_xticklabels([str(i) for i in range(len(m))], fontsize=7)
-    ax.set_yticklabels([t[:28] for t in ticks], fontsize=7)
-    ax.set_title(f"[CLS] cosine between sentences, layer {view['layer']}", fontsize=10)
-    fig.colorbar(im, ax=ax, fraction=0.046)
-    fig.tight_layout()
-    plt.close(fig)
-    return fig
-
-
-def draw_word_influence(influence: dict[str, Any]):
-    """Bars: how far [CLS] moves when each word piece is deleted."""
-    import matplotlib.pyplot as plt
-
-    tokens, dist = influence["tokens"], influence["distance"]
-    fig, ax = plt.subplots(figsize=(6, 0.25 * len(tokens) + 1.2))
-    ax.barh(range(len(tokens)), dist, color="#5b8fc7")
-    ax.set_yticks(range(len(tokens)))
-    ax.set_yticklabels(tokens, fontsize=8)
-    ax.invert_yaxis()
-    ax.set_xlabel(f"cosine distance of [CLS] (layer {influence['layer']}) when the piece is deleted")
-    fig.tight_layout()
-    plt.close(fig)
-    return fig
-
-
-def draw_far_word(effect: dict[str, Any], strip: dict[str, Any] | None = None):
-    """Left: [CLS] distance per layer after changing one far word. Right: alikeness as words are stripped."""
-    import matplotlib.pyplot as plt
-
-    panels = 2 if strip else 1
-    fig, axes = plt.subplots(1, panels, figsize=(5.5 * panels, 3.4), squeeze=False)
-    ax = axes[0, 0]
-    d = effect["cls_distance"]
-    ax.plot(range(len(d)), d, "o-")
-    ax.set_xlabel("layer (0 = embeddings)")
-    ax.set_ylabel("cosine distance of the two [CLS]")
-    ax.set_title(f"One word changed at position {effect['positions'][0]}")
-    if strip:
-        ax = axes[0, 1]
-        labels = ["all" if k is None else str(k) for k in strip["keeps"]]
-        ax.plot(range(len(labels)), strip["alike"], "o-")
-        ax.set_xticks(range(len(labels)))
-        ax.set_xticklabels(labels)
-        ax.set_xlabel("word pieces kept")
-        ax.set_ylabel("mean cosine between sentences' [CLS]")
-        ax.set_title("Strip the words: [CLS] collapses")
-    fig.tight_layout()
-    plt.close(fig)
-    return fig
-
-
-def draw_position_results(study: PositionStudy):
-    """Left: probe accuracy ± std per readout. Right: how much each vector depends on the sentence."""
-    import matplotlib.pyplot as plt
-
-    res = study.results
-    y = np.arange(len(res))
-    fig, axes = plt.subplots(1, 2, figsize=(11, 0.4 * len(res) + 1.6), sharey=True)
-    ax = axes[0]
-    ax.barh(y, [r.probe.mean for r in res], xerr=[r.probe.std for r in res], color="#5b8fc7", capsize=3)
-    ax.axvline(res[0].probe.chance, color="grey", ls=":", label="chance")
-    lo = min(r.probe.mean - r.probe.std for r in res)
-    ax.set_xlim(max(0.0, min(lo, res[0].probe.chance) - 0.05), 1.0)
-    ax.set_yticks(y)
-    ax.set_yticklabels([r.label for r in res], fontsize=8)
-    ax.invert_yaxis()
-    ax.set_xlabel(f"probe accuracy on the reviews ({len(study.seeds)} seeds)")
-    ax.legend(fontsize=8)
-    ax = axes[1]
-    ax.barh(y, [r.depends for r in res], color="#e39b54")
-    ax.set_xlabel("1 - mean cosine between sentences (last layer)")
-    ax.set_title("How much the vector depends on the sentence", fontsize=9)
-    fig.tight_layout()
-    plt.close(fig)
-    return fig
-
-
-# ----------------------------------------------------------------------------- widgets (HTML views: fast to redraw)
-
-
-def layer_html(view: dict[str, Any]) -> str:
-    """The numbers under the layer slider."""
-    return (
-        f"<p>layer {view['layer']} of {view['num_layers']}: mean cosine between different sentences' [CLS] = "
-        f"<b>{view['alike']:.3f}</b>; [CLS] has moved {view['moved']:.3f} (cosine distance) from its input embedding.</p>"
-    )
-
-
-def build_layer_explorer(cube: Cube, labels: Sequence[str] | None = None, layer: int = 0):
-    """A layer slider over the [CLS] similarity between sentences.
-
-    Returns:
-        ipywidgets.VBox whose children are [IntSlider (layer), HTML (numbers), HTML (cosine matrix)].
-    """
-    import ipywidgets as W
-
-    cube = _check_cube(cube)
-    labels = list(labels) if labels is not None else list(cube.texts)
-    slider = W.IntSlider(value=layer, min=0, max=cube.num_layers, description="layer", continuous_update=False)
-    text, grid = W.HTML(), W.HTML()
-    views = [layer_view(cube, i) for i in range(cube.num_layers + 1)]  # small: one (N,N) matrix per layer
-
-    def redraw(_change=None) -> None:
-        view = views[slider.value]
-        text.value = layer_html(view)
-        grid.value = matrix_html(view["matrix"], labels, vmin=min(0.0, float(view["matrix"].min())))
-
-    slider.observe(redraw, names="value")
-    redraw()
-    return W.VBox([slider, text, grid])
-
-
-def build_sentence_explorer(lm: LoadedModel, sentences: Sequence[str], layer: int = -1):
-    """A sentence chooser: which word pieces move the [CLS] output most when deleted.
-
-    Everything is computed when the explorer is built; choosing a sentence only redraws.
-
-    Returns:
-        ipywidgets.VBox whose children are [Dropdown (sentence), HTML (summary), HTML (bars)].
-    """
-    import ipywidgets as W
-
-    if isinstance(sentences, str) or len(sentences) == 0:
-        raise ValueError("sentences must be a non-empty list of strings.")
-    influence = {s: word_influence(lm, s, layer) for s in sentences}
-    chooser = W.Dropdown(options=list(sentences), value=sentences[0], description="sentence",
-                         layout=W.Layout(width="95%"))
-    text, bars = W.HTML(), W.HTML()
-
-    def redraw(_change=None) -> None:
-        inf = influence[chooser.value]
-        top = int(np.argmax(inf["distance"]))
-        text.value = (f"<p>[CLS] at layer {inf['layer']}: deleting <code>{html.escape(inf['tokens'][top])}</code> "
-                      f"moves it the most ({inf['distance'][top]:.3f} cosine distance); the least: "
-                      f"{float(inf['distance'].min()):.3f}.</p>")
-        bars.value = bars_html(inf["tokens"], {"[CLS] moves when this piece is deleted": inf["distance"]})
-
-    chooser.observe(redraw, names="value")
-    redraw()
-    return W.VBox([chooser, text, bars])
-
-
-def position_html(study: PositionStudy, key: str, layer: int) -> str:
-    """The numbers the position chooser shows for one readout and layer."""
-    r, base = study[key], study["cls"]
-    verdict = compare(r.probe, base.probe)
-    return (
-        f"<p><b>{html.escape(r.label)}</b> (input layout: <code>{html.escape(LAYOUTS[r.layout])}</code>)<br>"
-        f"probe accuracy (last layer): <b>{r.probe.mean:.3f} ± {r.probe.std:.3f}</b> "
-        f"({verdict} {'as' if verdict == 'about the same' else 'than'} "
-        f"the usual [CLS]: {base.probe.mean:.3f} ± {base.probe.std:.3f})<br>"
-        f"mean cosine between sentences at layer {layer}: <b>{r.alike[layer]:.3f}</b> "
-        f"(usual [CLS]: {base.alike[layer]:.3f})</p>"
-    )
-
-
-def build_position_explorer(study: PositionStudy, key: str = "cls_end", layer: int | None = None):
-    """A position chooser (which vector stands for the sentence) and a layer slider, over a PositionStudy.
-
-    Returns:
-        ipywidgets.VBox whose children are [Dropdown (readout), IntSlider (layer), HTML (numbers),
-        HTML (per-layer bars)].
-    """
-    import ipywidgets as W
-
-    if not isinstance(study, PositionStudy):
-        raise ValueError("Pass the PositionStudy returned by position_experiment().")
-    last = len(study.results[0].alike) - 1
-    chooser = W.Dropdown(options=[(r.label, r.key) for r in study.results], value=key, description="vector")
-    slider = W.IntSlider(value=last if layer is None else layer, min=0, max=last, description="layer",
-                         continuous_update=False)
-    text, bars = W.HTML(), W.HTML()
-
-    def redraw(_change=None) -> None:
-        r, base = study[chooser.value], study["cls"]
-        text.value = position_html(study, chooser.value, slider.value)
-        labels = [f"{'▶ ' if i == slider.value else ''}layer {i}" for i in range(last + 1)]
-        series = {f"1 - alike: {r.label}": 1 - r.alike, f"1 - alike: {base.label}": 1 - base.alike}
-        bars.value = "<p>How much the vector depends on the sentence, per layer:</p>" + bars_html(labels, series)
-
-    chooser.observe(redraw, names="value")
-    slider.observe(redraw, names="value")
-    redraw()
-    return W.VBox([chooser, slider, text, bars])
-
-
 # ----------------------------------------------------------------------------- mean pooling vs [CLS], other models
 
 
@@ -716,39 +464,3 @@ def cls_vs_mean(lm: LoadedModel, train, test, seeds: Sequence[int] = (0, 1, 2)) 
     """Probe accuracy of the last-layer [CLS] and of the mean of all tokens: {"cls": ..., "mean": ...}."""
     study = position_experiment(lm, train, test, keys=("cls", "mean"), seeds=seeds, alike_sentences=2)
     return {"cls": study["cls"].probe, "mean": study["mean"].probe}
-
-
-# ----------------------------------------------------------------------------- checks for the "Try it" cells
-
-
-def check_input_cls(answer: Any, identity: dict[str, float]) -> CheckResult:
-    """"Do two different sentences get the same [CLS] input embedding?" answered True/False."""
-    if _unanswered(answer):
-        return CheckResult(None, "Not answered yet: set answer to True or False.")
-    if not isinstance(answer, bool):
-        return CheckResult(False, f"Answer True or False, not {answer!r}.")
-    same = identity["input_max_distance"] < 1e-5
-    if answer == same:
-        return CheckResult(True, f"Right: the largest distance between two sentences' [CLS] input vectors is "
-                                 f"{identity['input_max_distance']:.2g}. Token, position 0 and segment A are the same "
-                                 "for every sentence, and nothing else enters before the first layer.")
-    return CheckResult(False, f"Not quite: the largest distance is {identity['input_max_distance']:.2g}. At the input "
-                              "[CLS] is the sum of its token, position-0 and segment-A embeddings (then LayerNorm): "
-                              "which of those depends on the sentence?")
-
-
-def check_best_readout(answer: Any, study: PositionStudy) -> CheckResult:
-    """Is ``answer`` (a READOUTS key) the readout with the highest mean probe accuracy, or tied with it?"""
-    if _unanswered(answer):
-        return CheckResult(None, f"Not answered yet: set answer to one of {study.keys()}.")
-    if answer not in study.keys():
-        return CheckResult(False, f"{answer!r} is not a readout of this study: use one of {study.keys()}.")
-    best = max(study.results, key=lambda r: r.probe.mean)
-    chosen = study[answer]
-    if chosen.key == best.key:
-        return CheckResult(True, f"Right: {best.label} is best here ({best.probe.mean:.3f} ± {best.probe.std:.3f}).")
-    if compare(chosen.probe, best.probe) == "about the same":
-        return CheckResult(True, f"Close enough: {chosen.label} ({chosen.probe.mean:.3f} ± {chosen.probe.std:.3f}) is "
-                                 f"within the error bars of the best, {best.label} ({best.probe.mean:.3f}).")
-    return CheckResult(False, f"Not quite: {chosen.label} gets {chosen.probe.mean:.3f}; the best is {best.label} "
-                              f"({best.probe.mean:.3f} ± {best.probe.std:.3f}). Look at the table again.")

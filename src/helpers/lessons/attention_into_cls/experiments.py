@@ -1,0 +1,202 @@
+"""Notebook 03's experiments: a classifier on [CLS], blank-out attribution, explanation scores, value norms.
+
+Shapes: L = layers, B = sentences, A = heads, T = padded tokens, n = real tokens of one sentence,
+H = hidden width. Everything here returns arrays or dicts; the figures live in ``views``.
+The attention statistics themselves (shares, entropy, rollout, flow) are the core's
+(``helpers.core.attention``, ``helpers.core.flow``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Mapping, Sequence
+
+import numpy as np
+
+from ...core import references
+from ...core.attention import _check_square, attention_shares, rollout
+from ...core.cube import embed, tokenize
+from ...core.flow import attention_flow
+from ...core.linear import fit_probe
+from ...core.references import Reference
+from ...core.stats import as_numpy as _np
+from ...core.stats import spearman
+
+#: token kind -> the key of what Clark et al. (2019) report for it in ``helpers.references``.
+CLARK_KEYS = {"cls": "clark_cls", "sep": "clark_sep", "punct": "clark_punct"}
+
+
+def clark_references() -> dict[str, Reference]:
+    """kind -> the published bert-base level of attention to that kind (Clark et al. 2019), from the registry.
+
+    Each Reference holds ``values["level"]`` (a share of all attention) and ``extra["layers"]`` (the
+    1-based layers it applies to); ``.sentence()`` says it in words. Only comparable with bert-base.
+    """
+    return {kind: references.get(key) for kind, key in CLARK_KEYS.items()}
+
+
+# ============================================================================ a classifier on [CLS]
+
+
+@dataclass
+class ClsClassifier:
+    """A logistic regression on the last layer's [CLS] vector; ``score(X)`` is its decision value (logit)."""
+
+    model: object
+    label_names: list[str]
+    train_accuracy: float
+    test_accuracy: float | None = None
+
+    def score(self, cls_vec: np.ndarray) -> np.ndarray:
+        """(B,H) [CLS] vectors -> (B,) logit for the second label."""
+        return self.model.decision_function(_np(cls_vec))
+
+
+def fit_cls_classifier(lm, texts: Sequence[str], labels, test_texts=None, test_labels=None,
+                       C: float = 1.0) -> ClsClassifier:
+    """The course's linear probe (``core.linear.fit_probe``) on the last layer's [CLS] vectors of ``texts``.
+
+    Args:
+        lm: a LoadedModel.
+        texts / labels: the training reviews and their labels (at least two classes).
+        test_texts / test_labels: optional held-out reviews, scored into ``test_accuracy``.
+        C: the inverse regularisation strength.
+    """
+    if (test_texts is None) != (test_labels is None):
+        raise ValueError("Give both test_texts and test_labels, or neither.")
+    y = np.asarray(labels)
+    x = embed(lm, list(texts), pooling="cls")
+    clf = fit_probe(x, y, C=C)
+    out = ClsClassifier(clf, [str(v) for v in np.unique(y)], float((clf.predict(x) == y).mean()))
+    if test_texts is not None:
+        xt = embed(lm, list(test_texts), pooling="cls")
+        out.test_accuracy = float((clf.predict(xt) == np.asarray(test_labels)).mean())
+    return out
+
+
+def blank_out_attribution(lm, text: str, score: Callable[[np.ndarray], np.ndarray], pair: str | None = None) -> np.ndarray:
+    """How much the classifier's score on [CLS] drops when each token is blanked out.
+
+    A token is blanked by setting its attention-mask entry to 0, so no other token can read it while
+    every other position keeps its place. [CLS] itself is never blanked (its vector is what is scored).
+
+    Args:
+        lm: a LoadedModel.
+        text (and optional pair): one input.
+        score: (B,H) last-layer [CLS] vectors -> (B,) scores, e.g. ClsClassifier.score.
+
+    Returns:
+        (n,) score(full input) - score(input without token i); 0 at position 0.
+    """
+    import torch
+
+    if not isinstance(text, str):
+        raise ValueError("blank_out_attribution takes one text (a string); loop over a list of texts yourself.")
+    rows, _ = tokenize(lm, [text], None if pair is None else [pair])
+    ids = torch.tensor(rows[0]["input_ids"])
+    types = torch.tensor(rows[0]["token_type_ids"])
+    n = len(ids)
+    mask = torch.ones((n, n), dtype=torch.long)  # row 0: full input; row i: token i blanked
+    mask[torch.arange(1, n), torch.arange(1, n)] = 0
+    inputs = {"input_ids": ids.repeat(n, 1), "attention_mask": mask}
+    if "token_type_ids" in lm.tokenizer.model_input_names:
+        inputs["token_type_ids"] = types.repeat(n, 1)
+    inputs = {k: v.to(lm.device) for k, v in inputs.items()}
+    with torch.inference_mode():
+        out = lm.encoder(**inputs, return_dict=True)
+    cls_vec = out.last_hidden_state[:, 0].float().cpu().numpy()
+    s = np.asarray(score(cls_vec), dtype=np.float64)
+    attr = s[0] - s
+    attr[0] = 0.0
+    return attr
+
+
+# ============================================================================ attention as an explanation
+
+
+def explanation_scores(att: np.ndarray, layer: int | None = None, flow: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """(n,) scores of every input token for [CLS] after ``layer`` (default last): raw attention, rollout, flow.
+
+    raw: the head-averaged [CLS] row of that layer; rollout: row 0 of the rollout; flow: attention_flow
+    (pass a precomputed one to skip the max-flow).
+
+    Args:
+        att: (L,A,n,n) one example's attention.
+    """
+    att = _check_square(_np(att))
+    if att.ndim != 4:
+        raise ValueError(f"att must be one example's attention (L,A,n,n), got shape {att.shape}; use cube_example().")
+    top = att.shape[0] if layer is None else int(layer)
+    if not 1 <= top <= att.shape[0]:
+        raise ValueError(f"layer must be 1..{att.shape[0]}, got {layer}.")
+    return {
+        "raw attention": att[top - 1].mean(0)[0],
+        "rollout": rollout(att)[top - 1][0],
+        "flow": attention_flow(att, top) if flow is None else np.asarray(flow),
+    }
+
+
+def rank_agreement(scores: Mapping[str, np.ndarray], attribution: np.ndarray, kinds: Sequence[str]) -> dict[str, float]:
+    """Spearman correlation of each score with |attribution| over the word and punctuation tokens only."""
+    kinds = np.asarray(kinds, dtype=object)
+    sel = np.isin(kinds, ["word", "punct"])
+    if sel.sum() < 3:
+        raise ValueError("Need at least 3 non-special tokens to rank; use a longer sentence.")
+    target = np.abs(np.asarray(attribution))[sel]
+    return {name: spearman(v[sel], target) for name, v in scores.items()}
+
+
+def shares_of(scores: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Each score as |score| rescaled to sum to 1 over its tokens (all zeros stay zeros)."""
+    out = {}
+    for name, v in scores.items():
+        v = np.abs(np.asarray(v, float))
+        out[name] = v / v.sum() if v.sum() > 0 else v
+    return out
+
+
+# ============================================================================ the "no-op" check: value norms
+
+
+def value_norms(lm, cube) -> np.ndarray:
+    """(L,B,A,T) size of what each token would contribute through each head: ||W_O^h (W_V^h x + b_V^h)||.
+
+    Kobayashi et al. (2020) weigh attention by these norms: a token with a large weight but a tiny
+    transformed value adds almost nothing, which is one way to test the "no-op" reading. Zero at padding.
+    """
+    import torch
+
+    if cube.hidden_states is None:
+        raise ValueError("value_norms needs hidden states: encode with hidden_states=True.")
+    layers = getattr(getattr(lm.encoder, "encoder", None), "layer", None)
+    if layers is None:
+        raise ValueError("value_norms works for BERT-style encoders (encoder.layer[i].attention.self/output).")
+    heads = lm.num_heads
+    out = []
+    with torch.inference_mode():
+        for i, block in enumerate(layers):
+            x = cube.hidden_states[i].to(lm.device)
+            v = block.attention.self.value(x)  # (B,T,H)
+            b_, t_, h_ = v.shape
+            v = v.view(b_, t_, heads, h_ // heads)
+            w = block.attention.output.dense.weight.view(h_, heads, h_ // heads)  # (H_out, A, d)
+            fx = torch.einsum("btad,oad->btao", v, w)
+            out.append(fx.norm(dim=-1).float().cpu() * cube.attention_mask[:, :, None].float())
+    return torch.stack(out).permute(0, 1, 3, 2).numpy()
+
+
+def norm_weighted_shares(attentions, norms: np.ndarray, attention_mask, kinds) -> dict[str, np.ndarray]:
+    """attention_shares() of alpha_qt * ||f(x_t)|| renormalised per row: where the heads' *output* comes from.
+
+    Args:
+        attentions: (L,B,A,T,T) weights; norms: (L,B,A,T) from value_norms; attention_mask: (B,T);
+        kinds: per row, the kinds of its real tokens (``core.token_kinds.cube_kinds``).
+    """
+    a = _np(attentions, np.float32)
+    norms = np.asarray(norms)
+    if norms.shape != a.shape[:4]:
+        raise ValueError(f"norms must have shape (L,B,A,T) = {a.shape[:4]} (from value_norms), got {norms.shape}.")
+    a = a * norms[:, :, :, None, :].astype(np.float32)
+    total = a.sum(-1, keepdims=True)
+    a = np.divide(a, total, out=np.zeros_like(a), where=total > 0)
+    return attention_shares(a, attention_mask, kinds)
