@@ -18,8 +18,8 @@ import time
 from _timing import change_times, p95
 
 import helpers
-from helpers import position as pos
-from helpers import tokens
+from helpers.lessons import position_of_cls as pos
+from helpers.lessons import tokenization as tokens
 
 
 def main() -> None:
@@ -57,14 +57,15 @@ def main() -> None:
     posx = build("02 position explorer", lambda: pos.build_position_explorer(study))
     last = cube.num_layers
     cases = [
-        ("01 WordPiece text box", wp.children[0], sentences),
-        ("01 WordPiece pair box", wp.children[1], ["", "It was long.", "Never again, please."]),
-        ("01 add_special_tokens checkbox", wp.children[2], [False, True]),
-        ("01 truncation max_length slider", tr.children[0], list(range(3, tr.children[0].max + 1, 3))),
-        ("02 layer slider", layer.children[0], list(range(last + 1))),
-        ("02 sentence chooser", sent.children[0], sentences),
-        ("02 position chooser", posx.children[0], study.keys()),
-        ("02 position layer slider", posx.children[1], list(range(last + 1))),
+        ("01 WordPiece text box", wp.controls["text"], sentences),
+        ("01 WordPiece pair box", wp.controls["pair"], ["", "It was long.", "Never again, please."]),
+        ("01 add_special_tokens checkbox", wp.controls["add_special_tokens"], [False, True]),
+        ("01 truncation max_length slider", tr.controls["max_length"],
+         list(range(3, tr.controls["max_length"].max + 1, 3))),
+        ("02 layer slider", layer.controls["layer"], list(range(last + 1))),
+        ("02 sentence chooser", sent.controls["sentence"], sentences),
+        ("02 position chooser", posx.controls["readout"], study.keys()),
+        ("02 position layer slider", posx.controls["layer"], list(range(last + 1))),
     ]
 
     # baseline: the same layer view drawn with matplotlib and rendered to PNG

@@ -52,8 +52,31 @@ _ALL = [
               _CLARK, "section 3, figure 2", "bert-base-uncased", {"layers": (2, 3)}),
     Reference("clark_sep", {"level": 0.5}, "over half of all attention goes to [SEP] in layers 6-10",
               _CLARK, "section 3, figure 2", "bert-base-uncased", {"layers": (6, 10)}),
-    Reference("clark_punct", {"level": 0.5}, "over half goes to periods and commas in layers 11-12",
-              _CLARK, "section 3, figure 2", "bert-base-uncased", {"layers": (11, 12)}),
+    Reference("clark_punct", {"level": 0.5}, "over half goes to periods and commas in the last layer (12)",
+              _CLARK, "section 3, figure 2", "bert-base-uncased", {"layers": (12, 12)}),
+    Reference("clark_noop", {}, "attention to [SEP] (and [CLS]) works as a no-op: a head with nothing to do "
+              "points there, and the gradient of the loss with respect to that attention is small",
+              _CLARK, "sections 3.1-3.2", "bert-base-uncased"),
+    Reference("clark_head_8_10", {}, "in head 8-10, direct objects attend to their verbs", _CLARK,
+              "section 4, figure 5", "bert-base-uncased"),
+    Reference("kovaleva_vertical", {}, "many heads show a vertical pattern: every token attends to the same "
+              "token, mostly [CLS] or [SEP]", "Kovaleva et al. 2019, Revealing the Dark Secrets of BERT",
+              "section 4.1, figure 1", "bert-base-uncased"),
+    Reference("kobayashi_norms", {}, "weighting attention by the norm of the transformed value vectors shows that "
+              "the large weights on [CLS], [SEP] and punctuation carry small vectors, so they contribute little",
+              "Kobayashi et al. 2020, Attention is Not Only a Weight: Analyzing Transformers with Vector Norms",
+              "section 4", "bert-base-uncased"),
+    Reference("xiao_attention_sinks", {}, "models put large attention on the first token whatever it means (an "
+              "attention sink): softmax weights must go somewhere when a head has nothing to read",
+              "Xiao et al. 2024, Efficient Streaming Language Models with Attention Sinks", "section 3.1",
+              "autoregressive LLMs"),
+    Reference("sun_massive_activations", {}, "a handful of activations are orders of magnitude larger than the rest, "
+              "act as fixed biases and concentrate attention on their tokens",
+              "Sun et al. 2024, Massive Activations in Large Language Models", "sections 2-4", "LLMs and BERT-style models"),
+    Reference("kovaleva_outlier_dims", {}, "a few outlier dimensions of BERT's LayerNorm outputs, shared by every "
+              "token, are vital: disabling them breaks the model",
+              "Kovaleva et al. 2021, BERT Busters: Outlier Dimensions that Disrupt Transformers", "sections 3-4",
+              "BERT-family models"),
     # --- pretraining (notebook 04)
     Reference("bert_nsp_accuracy", {"low": 97, "high": 98}, "the final model reaches {low}-{high}% accuracy on NSP",
               _BERT, "section 3.1", "BERT-base and BERT-large"),
@@ -67,6 +90,13 @@ _ALL = [
     Reference("bert_cls_footnote", {},
               "the vector C \"is not a meaningful sentence representation without fine-tuning, since it was "
               "trained with NSP\"", _BERT, "section 3, the footnote on C", "BERT"),
+    Reference("electra_no_nsp", {}, "ELECTRA pretrains without NSP (replaced-token detection) and fine-tunes its "
+              "first token for classification", "Clark et al. 2020, ELECTRA: Pre-training Text Encoders as "
+              "Discriminators Rather Than Generators", "sections 3-4", "ELECTRA", {"where": "first"}),
+    Reference("distilbert_init", {}, "DistilBERT is initialised from BERT (one layer of two) and trained with a "
+              "distillation loss, MLM and a cosine loss between the student's and the teacher's hidden states; "
+              "the token-type embeddings, the pooler and NSP are removed",
+              "Sanh et al. 2019, DistilBERT, a distilled version of BERT", "section 3", "DistilBERT"),
     # --- frozen features and pooling (notebooks 05, 06)
     Reference("alammar_sst2_frozen", {"accuracy": 0.82, "dummy": 0.53},
               "a logistic regression on frozen DistilBERT [CLS] vectors of 2,000 SST-2 sentences scores {accuracy} "

@@ -1,6 +1,8 @@
-"""Can the sentence be read back from one vector? A bag-of-words inversion probe and nearest-neighbour recovery.
+"""Notebook 07 · Can the sentence be read back from one vector? A bag-of-words inversion probe and
+nearest-neighbour recovery.
 
-Shapes: N = sentences, H = width, V = vocabulary words the probe predicts, L = layers.
+The published attacks the notebook compares with are in :mod:`helpers.core.references`
+(``song2020_inversion``, ``vec2text_exact``). Shapes: N = sentences, H = width, V = vocabulary words the probe predicts, L = layers.
 """
 
 from __future__ import annotations
@@ -12,16 +14,10 @@ from typing import Sequence
 
 import numpy as np
 
-from ..core.checks import CheckResult
-from ..core.checks import unanswered as _unanswered
-
-#: Published context printed in notebook 07.
-PUBLISHED = {
-    "Song & Raghunathan 2020 (Information leakage in embedding models)":
-        "inversion of sentence embeddings recovered 50-70% of the input words",
-    "Morris et al. 2023 (vec2text: Text embeddings reveal almost as much as text)":
-        "92% of 32-token inputs recovered exactly from GTR-base embeddings, with iterative correction",
-}
+from ..core.checks import CheckResult, unanswered
+from ..core.cube import POOLING_LABELS
+from ..core.stats import unit_rows
+from ..ui.figures import new_figure
 
 _WORD = re.compile(r"[a-z][a-z']*[a-z]|[a-z]")
 
@@ -185,23 +181,28 @@ def inversion_by_layer(train: dict, y_train, test: dict, y_test, poolings: Seque
 
 
 def draw_inversion_by_layer(results: dict, baseline: dict, title: str = "bag-of-words inversion (test)"):
-    """F1 (solid) and recall (dotted) per layer for each pooling, with the frequent-words baseline."""
-    import matplotlib.pyplot as plt
+    """F1 (solid) and recall (dotted) per layer for each pooling, with the frequent-words baseline.
 
-    fig, ax = plt.subplots(figsize=(7, 3.8), dpi=85)
-    names = {"cls": "[CLS]", "mean": "mean"}
+    Args:
+        results: :func:`inversion_by_layer` output.
+        baseline: :func:`frequent_words_baseline` output.
+
+    Returns:
+        a matplotlib Figure (show it with ``helpers.show(fig)``).
+    """
+    fig = new_figure(7, 3.8, dpi=85)
+    ax = fig.add_subplot()
     for p, per in results.items():
+        label = POOLING_LABELS.get(p, p)
         layers = sorted(per)
-        line, = ax.plot(layers, [per[x]["f1"] for x in layers], "o-", label=f"{names.get(p, p)} F1")
-        ax.plot(layers, [per[x]["recall"] for x in layers], ":", color=line.get_color(),
-                label=f"{names.get(p, p)} recall")
+        line, = ax.plot(layers, [per[x]["f1"] for x in layers], "o-", label=f"{label} F1")
+        ax.plot(layers, [per[x]["recall"] for x in layers], ":", color=line.get_color(), label=f"{label} recall")
     ax.axhline(baseline["f1"], color="grey", ls="--", label=f"frequent words F1 (top {baseline['k']})")
     ax.set_xlabel("layer (0 = embeddings)")
     ax.set_ylabel("score")
     ax.set_ylim(0, 1)
     ax.set_title(title, fontsize=10)
     ax.legend(fontsize=7, ncol=2)
-    fig.tight_layout()
     return fig
 
 
@@ -221,11 +222,6 @@ def recovered_words(probe: InversionProbe, x, vocab: Sequence[str], texts: Seque
 # ----------------------------------------------------------------------------- nearest neighbours
 
 
-def _unit(x) -> np.ndarray:
-    x = np.asarray(x, np.float64)
-    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
-
-
 def nearest_neighbour_recovery(stored, candidates, noise: Sequence[float] = (0.0, 0.5, 1.0, 2.0),
                                seed: int = 0) -> dict[float, float]:
     """Top-1 accuracy of finding each stored vector's own sentence among candidate vectors by cosine.
@@ -239,18 +235,18 @@ def nearest_neighbour_recovery(stored, candidates, noise: Sequence[float] = (0.0
         raise ValueError(f"stored {s.shape} and candidates {c.shape} must have the same shape (row i = sentence i).")
     rng = np.random.default_rng(seed)
     scale = s.std(0, keepdims=True)
-    cu = _unit(c)
+    cu = unit_rows(c)
     out = {}
     for level in noise:
         noisy = s + level * scale * rng.normal(size=s.shape)
-        hit = (_unit(noisy) @ cu.T).argmax(1) == np.arange(len(s))
+        hit = (unit_rows(noisy) @ cu.T).argmax(1) == np.arange(len(s))
         out[float(level)] = float(hit.mean())
     return out
 
 
 def neighbour_words(x_train, y_train, x_test, y_test) -> dict[str, float]:
     """Guess a test sentence's words as those of its nearest training sentence (cosine); precision/recall/F1."""
-    sim = _unit(x_test) @ _unit(x_train).T
+    sim = unit_rows(x_test) @ unit_rows(x_train).T
     guess = np.asarray(y_train)[sim.argmax(1)]
     return prf(guess, y_test)
 
@@ -260,7 +256,7 @@ def neighbour_words(x_train, y_train, x_test, y_test) -> dict[str, float]:
 
 def check_leakier(answer, results: dict, layer: int | None = None) -> CheckResult:
     """Check a guess of which pooling lets the probe recover more words (higher F1) at ``layer``; never raises."""
-    if _unanswered(answer):
+    if unanswered(answer):
         return CheckResult(None, "Not answered yet: replace the ... with 'cls' or 'mean'.")
     guess = str(answer).strip().lower()
     if guess not in results:
@@ -293,7 +289,7 @@ def check_beats_baseline(answer, results: dict, baseline: dict, pooling: str = "
     The verdict is the plain comparison of the two F1 values; a gap under ``SMALL_F1_GAP`` is flagged as too
     small to show word identity.
     """
-    if _unanswered(answer):
+    if unanswered(answer):
         return CheckResult(None, "Not answered yet: replace the ... with True or False.")
     if not isinstance(answer, (bool, np.bool_)):
         return CheckResult(False, f"Not quite: answer True or False, not {answer!r}.")

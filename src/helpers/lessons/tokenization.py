@@ -1,8 +1,8 @@
-"""What BERT actually sees: WordPiece tables, special tokens, padding, truncation, traps and checks.
+"""Notebook 01 · Tokenization: WordPiece tables, special tokens, padding, truncation, traps and checks.
 
-Helpers for notebook 01. Every function takes a LoadedModel (or reads ``lm.tokenizer``) and returns
-plain data (lists of dicts, dicts); the ``*_html`` functions render that data, and the
-``build_*_explorer`` functions wire widgets to them.
+Every function takes a LoadedModel (or reads ``lm.tokenizer``) and returns plain data (lists of dicts,
+dicts); the ``*_html`` functions render that data, and the ``build_*_explorer`` functions wire it to
+widgets as :class:`~helpers.ui.explorer.Explorer` instances.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import torch
 from ..core.checks import CheckResult, unanswered
 from ..core.cube import encode, encode_ids
 from ..core.models import LoadedModel
+from ..ui.explorer import Explorer
 
 #: The special tokens a BERT tokenizer knows, in the order the lesson shows them, with their job.
 SPECIAL_ROLES: dict[str, str] = {
@@ -25,12 +26,8 @@ SPECIAL_ROLES: dict[str, str] = {
     "unk_token": "stands for a character or word the vocabulary cannot spell",
 }
 
-#: Colours for kinds of tokens in the HTML tables.
+#: Colours for the display kinds of :func:`display_kind` in the HTML tables.
 KIND_COLOURS = {"special": "#dbe9f6", "piece": "#fdebd0", "unk": "#f5b7b1", "pad": "#eeeeee", "word": "#ffffff"}
-
-
-def _unanswered(answer: Any) -> bool:
-    return unanswered(answer)
 
 
 def _tokenizer(lm_or_tokenizer):
@@ -66,8 +63,15 @@ def special_tokens(lm: LoadedModel) -> list[dict[str, Any]]:
     return rows
 
 
-def token_kind(token: str, token_id: int, tokenizer) -> str:
-    """One of "special", "unk", "pad", "piece" (a ``##`` continuation) or "word"."""
+def display_kind(token: str, token_id: int, tokenizer) -> str:
+    """How the token tables colour a token: "special", "unk", "pad", "piece" (a ``##`` continuation) or "word".
+
+    This is a display taxonomy of the *tokenizer's* output, decided by ids: it tells [UNK], [PAD] and the
+    other special tokens apart and marks ``##`` continuations, and it knows nothing of punctuation. It is
+    not :func:`helpers.core.token_kinds.token_kinds` ("cls" / "sep" / "punct" / "word"), the course's one
+    definition of token kinds for attention statistics, which decides by token string and puts [UNK],
+    [PAD] and ``##`` pieces under "word" (or "punct").
+    """
     if token_id == tokenizer.unk_token_id:
         return "unk"
     if token_id == tokenizer.pad_token_id:
@@ -108,7 +112,7 @@ def token_rows(
 
     Returns:
         One dict per position: ``position``, ``token``, ``id``, ``token_type_id``, ``attention_mask``,
-        ``kind`` (see :func:`token_kind`) and ``word`` (index of the word it came from; None for specials).
+        ``kind`` (see :func:`display_kind`) and ``word`` (index of the word it came from; None for specials).
     """
     tok = _tokenizer(lm)
     text = _check_text(text)
@@ -137,7 +141,7 @@ def token_rows(
             "id": int(x),
             "token_type_id": int(s),
             "attention_mask": int(m),
-            "kind": token_kind(t, int(x), tok),
+            "kind": display_kind(t, int(x), tok),
             "word": w,
         }
         for i, (t, x, s, m, w) in enumerate(zip(tokens, ids, types, mask, words))
@@ -323,20 +327,37 @@ def tokens_html(rows: Sequence[dict[str, Any]], caption: str = "") -> str:
     return "\n".join(lines)
 
 
-def wordpiece_html(lm: LoadedModel, text: str, pair: str = "", add_special_tokens: bool = True) -> str:
-    """The live WordPiece view for one text box state: normalised text, counts and the token table."""
+def wordpiece_view(lm: LoadedModel, text: str, pair: str = "", add_special_tokens: bool = True) -> dict[str, Any]:
+    """What the live WordPiece view shows for one state of its text boxes.
+
+    Returns:
+        dict with ``rows`` (:func:`token_rows` output; empty for a blank text), ``summary``
+        (:func:`summarize_rows`; None for a blank text) and ``normalized`` (the normalised text).
+    """
     text = _check_text(text)
     pair = _check_text(pair or "", "pair")
     if not text.strip():
-        return "<p><i>Type a sentence in the box.</i></p>"
+        return {"rows": [], "summary": None, "normalized": ""}
     rows = token_rows(lm, text, pair if pair.strip() else None, add_special_tokens=add_special_tokens)
-    s = summarize_rows(rows)
+    return {"rows": rows, "summary": summarize_rows(rows), "normalized": normalized(lm, text)}
+
+
+def wordpiece_view_html(view: dict[str, Any]) -> str:
+    """Render :func:`wordpiece_view` output: normalised text, counts and the token table."""
+    if view["summary"] is None:
+        return "<p><i>Type a sentence in the box.</i></p>"
+    s = view["summary"]
     info = (
-        f"<p>normalised: <code>{html.escape(normalized(lm, text))}</code><br>"
+        f"<p>normalised: <code>{html.escape(view['normalized'])}</code><br>"
         f"{s['tokens']} tokens from {s['words']} words: {s['pieces']} '##' piece(s), "
         f"{s['unknown']} [UNK], {s['special']} special</p>"
     )
-    return info + tokens_html(rows)
+    return info + tokens_html(view["rows"])
+
+
+def wordpiece_html(lm: LoadedModel, text: str, pair: str = "", add_special_tokens: bool = True) -> str:
+    """The live WordPiece view for one text box state: normalised text, counts and the token table."""
+    return wordpiece_view_html(wordpiece_view(lm, text, pair, add_special_tokens))
 
 
 def batch_html(batch: dict[str, Any]) -> str:
@@ -372,38 +393,38 @@ def truncation_html(view: dict[str, Any]) -> str:
 # ----------------------------------------------------------------------------- widgets
 
 
-def build_wordpiece_explorer(lm: LoadedModel, text: str = "The unbelievably long film was très boring!", pair: str = ""):
+def build_wordpiece_explorer(lm: LoadedModel, text: str = "The unbelievably long film was très boring!",
+                             pair: str = "") -> Explorer:
     """A text box (and an optional second sentence) that re-tokenizes as you type.
 
     Returns:
-        ipywidgets.VBox whose children are [Text (sentence), Text (second sentence), Checkbox
-        (add_special_tokens), HTML (the table)].
+        Explorer with controls ``text``, ``pair`` (Text) and ``add_special_tokens`` (Checkbox), view
+        ``table`` (HTML); its state holds :func:`wordpiece_view`'s ``rows``, ``summary`` and ``normalized``.
     """
     import ipywidgets as W
 
-    box = W.Text(value=text, description="sentence", continuous_update=True, layout=W.Layout(width="95%"))
-    second = W.Text(value=pair, description="pair (opt.)", placeholder="a second sentence (segment 1)",
-                    continuous_update=True, layout=W.Layout(width="95%"))
-    special = W.Checkbox(value=True, description="add_special_tokens")
-    view = W.HTML()
+    controls = {
+        "text": W.Text(value=text, description="sentence", continuous_update=True, layout=W.Layout(width="95%")),
+        "pair": W.Text(value=pair, description="pair (opt.)", placeholder="a second sentence (segment 1)",
+                       continuous_update=True, layout=W.Layout(width="95%")),
+        "add_special_tokens": W.Checkbox(value=True, description="add_special_tokens"),
+    }
 
-    def redraw(_change=None) -> None:
-        try:
-            view.value = wordpiece_html(lm, box.value, second.value, special.value)
-        except ValueError as exc:  # show the reason in place of the table
-            view.value = f"<p style='color:#b03a2e'>{html.escape(str(exc))}</p>"
+    def update(values: dict, views: dict) -> dict:
+        view = wordpiece_view(lm, values["text"], values["pair"], values["add_special_tokens"])
+        views["table"].value = wordpiece_view_html(view)
+        return view
 
-    for w in (box, second, special):
-        w.observe(redraw, names="value")
-    redraw()
-    return W.VBox([box, second, special, view])
+    return Explorer(controls, {"table": W.HTML()}, update)
 
 
-def build_truncation_explorer(lm: LoadedModel, text: str, pair: str | None = None, start: int | None = None):
+def build_truncation_explorer(lm: LoadedModel, text: str, pair: str | None = None,
+                              start: int | None = None) -> Explorer:
     """A max_length slider that shows what the cut keeps, what it drops and where [SEP] ends up.
 
     Returns:
-        ipywidgets.VBox whose children are [IntSlider (max_length), HTML].
+        Explorer with control ``max_length`` (IntSlider) and view ``cut`` (HTML); its state holds
+        :func:`truncation_view`'s output (``kept``, ``cut``, ``full_length``, ``last_token``, ``ends_with_sep``).
     """
     import ipywidgets as W
 
@@ -411,14 +432,13 @@ def build_truncation_explorer(lm: LoadedModel, text: str, pair: str | None = Non
     floor = 3 if pair is None else 4
     slider = W.IntSlider(value=start or max(floor, full // 2), min=floor, max=max(full, floor),
                          description="max_length", continuous_update=True)
-    view = W.HTML()
 
-    def redraw(_change=None) -> None:
-        view.value = truncation_html(truncation_view(lm, text, slider.value, pair))
+    def update(values: dict, views: dict) -> dict:
+        view = truncation_view(lm, text, values["max_length"], pair)
+        views["cut"].value = truncation_html(view)
+        return view
 
-    slider.observe(redraw, names="value")
-    redraw()
-    return W.VBox([slider, view])
+    return Explorer({"max_length": slider}, {"cut": W.HTML()}, update)
 
 
 # ----------------------------------------------------------------------------- checks for the "Try it" cells
@@ -426,7 +446,7 @@ def build_truncation_explorer(lm: LoadedModel, text: str, pair: str | None = Non
 
 def check_token_count(lm: LoadedModel, text: str, answer: Any) -> CheckResult:
     """Is ``answer`` the number of tokens ``text`` becomes, [CLS] and [SEP] included?"""
-    if _unanswered(answer):
+    if unanswered(answer):
         return CheckResult(None, "Not answered yet: replace ... with your prediction (an integer) and run both cells.")
     if isinstance(answer, bool) or not isinstance(answer, int):
         return CheckResult(False, f"Give a whole number of tokens, not {answer!r}.")
@@ -454,7 +474,7 @@ def _as_int_list(value: Any, what: str) -> list[int] | str:
 
 def check_pair_encoding(lm: LoadedModel, first: str, second: str, input_ids: Any, token_type_ids: Any) -> CheckResult:
     """Do the hand-built ``input_ids`` and ``token_type_ids`` match the tokenizer's pair encoding?"""
-    if _unanswered(input_ids) or _unanswered(token_type_ids):
+    if unanswered(input_ids) or unanswered(token_type_ids):
         return CheckResult(None, "Not answered yet: build my_input_ids and my_token_type_ids, then run this cell.")
     rows = token_rows(lm, first, second)
     ids_truth = [r["id"] for r in rows]
@@ -486,7 +506,7 @@ def check_pair_encoding(lm: LoadedModel, first: str, second: str, input_ids: Any
 
 def check_padding_answer(answer: Any) -> CheckResult:
     """Which field tells the model to ignore padding: "input_ids" or "attention_mask"?"""
-    if _unanswered(answer):
+    if unanswered(answer):
         return CheckResult(None, "Not answered yet: set answer to 'input_ids' or 'attention_mask'.")
     text = str(answer).strip().strip("'\"").lower()
     if text == "attention_mask":
