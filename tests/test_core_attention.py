@@ -91,3 +91,26 @@ def test_attention_row_by_hand_equals_the_models(any_model):
         A.attention_row_by_hand(any_model, cube, 0, 0)
     with pytest.raises(ValueError, match="0-based"):
         A.attention_row_by_hand(any_model, cube, 1, any_model.num_heads)
+
+
+def test_word_piece_stats(tiny, embedded):
+    from helpers.core.token_kinds import word_piece_stats
+
+    texts = ["the film was good.", "unbelievably boring"]
+    own = word_piece_stats(embedded, texts)
+    assert own["words"] == 7 and own["texts"] == 2 and own["over_limit"] == 0.0
+    assert 1.0 <= own["pieces_per_word"] < 2.0
+    spelled = word_piece_stats(tiny, ["zqx"])  # the tiny vocabulary spells unknown words letter by letter
+    assert spelled["pieces_per_word"] == 3 and spelled["single_char_share"] == 1.0
+    assert word_piece_stats(tiny, ["word " * 200])["over_limit"] == 1.0
+    with pytest.raises(ValueError, match="non-empty list"):
+        word_piece_stats(tiny, [])
+
+
+def test_pooler_stats(tiny, embedded):
+    from helpers.core.models import pooler_stats
+
+    stats = pooler_stats(embedded)
+    assert stats["bias_abs_max"] == 0.0  # the embedded model's pooler was never trained: its bias is exactly 0
+    assert stats["weight_std"] < stats["init_std"]
+    assert pooler_stats(tiny)["init_std"] == tiny.model.config.initializer_range

@@ -500,3 +500,19 @@ def is_bert_base(lm) -> bool:
     name = str(getattr(lm, "name", "")).lower()
     return ("bert-base" in name and getattr(lm, "num_layers", 0) == 12 and getattr(lm, "num_heads", 0) == 12
             and getattr(lm, "hidden_size", 0) == 768)
+
+
+def pooler_stats(lm) -> dict[str, float] | None:
+    """The pooler's weights in numbers (None without a pooler): an untrained pooler has bias 0 and small random weights.
+
+    Returns:
+        dict with "bias_abs_max" (largest |bias|), "weight_std" (standard deviation of the dense weights) and
+        "init_std" (the config's initializer_range, what a fresh pooler's weights are drawn with).
+    """
+    pooler = getattr(lm.encoder, "pooler", None)
+    if pooler is None or not hasattr(pooler, "dense"):
+        return None
+    with torch.no_grad():
+        w, b = pooler.dense.weight.float(), pooler.dense.bias.float()
+        return {"bias_abs_max": float(b.abs().max()), "weight_std": float(w.std()),
+                "init_std": float(getattr(lm.model.config, "initializer_range", float("nan")))}

@@ -62,3 +62,33 @@ def cube_kinds(cube, lm=None) -> list[np.ndarray]:
     """token_kinds() of every row of a Cube (with ``lm``'s special token strings)."""
     cls_tok, sep_tok = special_tokens_of(lm)
     return [token_kinds(t, cls_tok, sep_tok) for t in cube.tokens]
+
+
+def word_piece_stats(lm, texts) -> dict[str, float]:
+    """How well a tokenizer's vocabulary fits some texts: pieces per word, single-character pieces, too-long rows.
+
+    A word is what the tokenizer's pre-tokenizer gives (punctuation marks count as words). A vocabulary learned on
+    other text (e.g. the course's mini-BERT on its story corpus) breaks unseen words into many short pieces.
+
+    Returns:
+        dict with "pieces_per_word" (mean word pieces per word), "single_char_share" (share of pieces that are
+        one character, ``##`` not counted), "over_limit" (share of texts longer than the model's max_length, [CLS]
+        and [SEP] included), "words" and "texts" (counts).
+    """
+    texts = list(texts)
+    if not texts or any(not isinstance(t, str) for t in texts):
+        raise ValueError("texts must be a non-empty list of strings.")
+    tok = lm.tokenizer
+    pre = tok.backend_tokenizer.pre_tokenizer
+    norm = tok.backend_tokenizer.normalizer
+    words = pieces = single = 0
+    for text in texts:
+        normalised = norm.normalize_str(text) if norm is not None else text
+        for word, _ in pre.pre_tokenize_str(normalised) if pre is not None else [(w, None) for w in normalised.split()]:
+            parts = tok.tokenize(word)
+            words += 1
+            pieces += len(parts)
+            single += sum(1 for p in parts if len(p[2:] if p.startswith("##") else p) == 1)
+    lengths = [len(ids) for ids in tok(texts, add_special_tokens=True, verbose=False)["input_ids"]]
+    return {"pieces_per_word": pieces / max(words, 1), "single_char_share": single / max(pieces, 1),
+            "over_limit": sum(n > lm.max_length for n in lengths) / len(texts), "words": words, "texts": len(texts)}
