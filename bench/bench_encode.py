@@ -19,7 +19,7 @@ import torch
 
 import helpers
 from helpers import encode, load_model, load_reviews
-from helpers.models import ModelLoadError, embedded_model_dir
+from helpers.core.models import ModelLoadError, embedded_model_dir
 
 
 def naive(lm, texts, batch_size):

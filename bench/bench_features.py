@@ -26,9 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 import numpy as np  # noqa: E402
 
 import helpers  # noqa: E402
-from helpers import features as F  # noqa: E402
-from helpers import pooling_views as V  # noqa: E402
-from helpers import slicing as S  # noqa: E402
+from helpers.lessons import cls_vs_pooling as V  # noqa: E402
+from helpers.lessons import slicing_the_output_cube as S  # noqa: E402
 
 
 def timed(fn, *args, **kwargs):
@@ -51,17 +50,18 @@ def main() -> None:
     # ------------------------------------------------------------------ 1. cache: first vs second run
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        _, first = timed(F.features, lm, reviews.texts, "cls", cache_dir=tmp)
-        _, second = timed(F.features, lm, reviews.texts, "cls", cache_dir=tmp)
+        features = helpers.FeatureCache(cache_dir=tmp)
+        _, first = timed(features.features, lm, reviews.texts, "cls")
+        _, second = timed(features.features, lm, reviews.texts, "cls")
         print(f"\nfeatures(cls, last layer): first {first:.2f} s, second {second * 1000:.0f} ms "
               f"-> {first / second:.0f}x faster (target >= 5x)")
-        poolings = ["cls", "mean", "max", "first", "last", "sep"] + (["pooler"] if lm.has_pooler else [])
-        _, first = timed(F.features_multi, lm, reviews.texts, poolings, cache_dir=tmp)
-        _, second = timed(F.features_multi, lm, reviews.texts, poolings, cache_dir=tmp)
+        poolings = [p for p in helpers.POOLINGS if p != "pooler" or lm.has_pooler]
+        _, first = timed(features.features_multi, lm, reviews.texts, poolings)
+        _, second = timed(features.features_multi, lm, reviews.texts, poolings)
         print(f"features_multi({len(poolings)} poolings x {lm.num_layers + 1} layers): first {first:.2f} s, "
               f"second {second * 1000:.0f} ms -> {first / second:.0f}x faster (target >= 5x)")
-        review_f = F.features_multi(lm, reviews.texts, ("cls", "mean"), cache_dir=tmp)
-        topic_f = F.features_multi(lm, topics.texts, ("cls", "mean"), cache_dir=tmp)
+        review_f = features.features_multi(lm, reviews.texts, ("cls", "mean"))
+        topic_f = features.features_multi(lm, topics.texts, ("cls", "mean"))
 
         # ------------------------------------------------------------------ 2. widget callbacks
         print("\nwidget callbacks (median after the first call; target < 100 ms):")
@@ -70,42 +70,42 @@ def main() -> None:
         times = []
         specs = ["[i, :, :]", "[:, 0, :]", "[:, :, k]", "[i, t, :]"]
         for n in range(24):
-            _, dt = timed(setattr, box.controls["spec"], "value", specs[n % 4])
+            _, dt = timed(box.set, spec=specs[n % 4])
             times.append(dt)
-            _, dt = timed(setattr, box.controls["i"], "value", n % len(cube))
+            _, dt = timed(box.set, i=n % len(cube))
             times.append(dt)
         print(f"  05 cube explorer (spec / sentence changes): {median_ms(times[1:]):.1f} ms")
 
         nbox = V.build_neighbour_explorer(topics.texts, topic_f, topics.labels, topics.label_names)
         times = []
         for layer in range(lm.num_layers + 1):  # fill the per-layer similarity cache
-            nbox.controls["layer"].value = layer
+            nbox.set(layer=layer)
         for n in range(20):
-            _, dt = timed(setattr, nbox.controls["query"], "value", (7 * n + 1) % len(topics))
+            _, dt = timed(nbox.set, query=(7 * n + 1) % len(topics))
             times.append(dt)
-            _, dt = timed(setattr, nbox.controls["layer"], "value", n % (lm.num_layers + 1))
+            _, dt = timed(nbox.set, layer=n % (lm.num_layers + 1))
             times.append(dt)
         print(f"  06 neighbour explorer (query / layer changes, cached): {median_ms(times[1:]):.1f} ms")
 
         method = helpers.pick("umap", "pca")
         maps = {"topic": V.MapData(topic_f, topics.labels, topics.label_names),
                 "sentiment": V.MapData(review_f, reviews.labels, reviews.label_names)}
-        cache = V.ProjectionCache(maps, method=method, cache_dir=tmp)
-        _, first_map = timed(cache.get, "topic", "cls", lm.num_layers)
+        projections = V.ProjectionCache(maps, method=method, cache_dir=tmp)
+        _, first_map = timed(projections.get, "topic", "cls", lm.num_layers)
         fill = []
         for name in maps:
             for p in ("cls", "mean"):
                 for layer in range(lm.num_layers + 1):
-                    fill.append(timed(cache.get, name, p, layer)[1])
+                    fill.append(timed(projections.get, name, p, layer)[1])
         print(f"  06 {method.upper()} maps: first map {first_map:.1f} s (import + compilation + fit), "
               f"then median {median_ms(fill):.0f} ms per new map ({len(fill)} maps)")
-        mbox = V.build_projection_explorer(cache, lm.num_layers)
+        mbox = V.build_projection_explorer(projections, lm.num_layers)
         times = []
         for n in range(20):
-            _, dt = timed(setattr, mbox.controls["layer"], "value", (n * 3 + 1) % (lm.num_layers + 1))
+            _, dt = timed(mbox.set, layer=(n * 3 + 1) % (lm.num_layers + 1))
             times.append(dt)
             if n % 5 == 4:
-                _, dt = timed(setattr, mbox.controls["colour"], "value", list(maps)[(n // 5) % 2])
+                _, dt = timed(mbox.set, colour=list(maps)[(n // 5) % 2])
                 times.append(dt)
         print(f"  06 map explorer (layer / colour changes, maps cached; includes the PNG render): "
               f"{median_ms(times[1:]):.1f} ms")

@@ -1,10 +1,14 @@
-"""Logistic regression on features (grid, seeds, baseline, errors) and the fine-tuning loop."""
+"""Notebook 05's classifier on features (grid, seeds, baseline, errors) and the fine-tuning loop of notebook 06
+(helpers.core.finetune)."""
 
 import numpy as np
 import pytest
 import torch
 
-from helpers import classify as C
+from helpers.core import finetune as FT
+from helpers.core import linear as L
+from helpers.core.stats import Estimate
+from helpers.lessons import slicing_the_output_cube as C
 
 from conftest import blobs
 
@@ -18,7 +22,11 @@ def test_classify_reads_a_separable_signal_and_beats_the_dummy():
     xt, yt = _blobs(seed=1)
     res = C.classify(x, y, xt, yt, Cs=(0.1, 1.0), seeds=(0, 1, 2), label_names=["neg", "pos"])
     assert set(res.grid) == {0.1, 1.0} and res.best_C in res.grid
-    assert res.accuracy > 0.85 and res.mean > 0.85 and len(res.seed_accuracies) == 3
+    assert res.accuracy > 0.85 and res.per_seed.mean > 0.85 and res.per_seed.n == 3
+    assert isinstance(res.per_seed, L.ProbeResult) and isinstance(res.per_seed, Estimate)
+    again = L.linear_probe(x, y, xt, yt, seeds=(0, 1, 2), C=res.best_C)  # the course's one probe, same numbers
+    np.testing.assert_array_equal(res.per_seed.accuracies, again.accuracies)
+    assert res.grid == L.grid_search_C(x, y, (0.1, 1.0))
     assert abs(res.dummy - 0.5) < 0.01
     assert res.confusion.sum() == len(yt) and np.trace(res.confusion) == round(res.accuracy * len(yt))
     assert "best C" in str(res)
@@ -44,14 +52,28 @@ def test_misclassified_lists_confident_errors():
 
 
 def test_dummy_baseline_and_bad_inputs():
-    assert C.dummy_baseline([0, 0, 1], [0, 1, 1, 1]) == 0.25
+    assert L.dummy_baseline([0, 0, 1], [0, 1, 1, 1]) == 0.25
     x, y = _blobs()
     with pytest.raises(ValueError, match="one label per row"):
         C.classify(x, y[:-1], x, y)
     with pytest.raises(ValueError, match="width"):
         C.classify(x, y, x[:, :3], y)
     with pytest.raises(ValueError, match="positive"):
-        C.grid_search_C(x, y, Cs=(0.0,))
+        L.grid_search_C(x, y, Cs=(0.0,))
+    with pytest.raises(ValueError, match="seeds"):
+        C.classify(x, y, x, y, seeds=())
+    with pytest.raises(ValueError, match="one name per class"):
+        C.classify(x, y, x, y, Cs=(1.0,), seeds=(0,), label_names=["only one"])
+
+
+def test_draw_confusion_returns_a_figure():
+    from matplotlib.figure import Figure
+
+    fig = C.draw_confusion(np.array([[5, 1], [2, 4]]), ["neg", "pos"])
+    assert isinstance(fig, Figure) and len(fig.axes) == 1
+    assert sorted(t.get_text() for t in fig.axes[0].texts) == ["1", "2", "4", "5"]
+    with pytest.raises(ValueError, match="one label name per class"):
+        C.draw_confusion(np.eye(3), ["a", "b"])
 
 
 TEXTS = ["good great fun", "bad awful boring", "great acting and music", "the worst plot, awful",
@@ -61,60 +83,58 @@ LABELS = [1, 0, 1, 0, 1, 0, 1, 0]
 
 def test_fine_tune_learns_and_leaves_the_original_untouched(tiny):
     before = {k: v.clone() for k, v in tiny.encoder.state_dict().items()}
-    ft = C.fine_tune(tiny, TEXTS, LABELS, head="cls", steps=40, batch_size=8, lr=1e-3, head_lr=1e-2, progress=False)
+    ft = FT.fine_tune(tiny, TEXTS, LABELS, head="cls", steps=40, batch_size=8, lr=1e-3, head_lr=1e-2, progress=False)
     assert len(ft.losses) == 40 and np.mean(ft.losses[-5:]) < np.mean(ft.losses[:5])
-    assert (C.predict(tiny, ft.model, TEXTS) == np.array(LABELS)).mean() >= 0.75
+    assert (FT.predict(tiny, ft.model, TEXTS) == np.array(LABELS)).mean() >= 0.75
     after = tiny.encoder.state_dict()
     assert all(torch.equal(before[k], after[k]) for k in before)
 
 
 def test_same_seed_same_run_and_heads_differ(tiny):
-    a = C.fine_tune(tiny, TEXTS, LABELS, head="mean", steps=5, batch_size=4, progress=False, seed=1)
-    b = C.fine_tune(tiny, TEXTS, LABELS, head="mean", steps=5, batch_size=4, progress=False, seed=1)
+    a = FT.fine_tune(tiny, TEXTS, LABELS, head="mean", steps=5, batch_size=4, progress=False, seed=1)
+    b = FT.fine_tune(tiny, TEXTS, LABELS, head="mean", steps=5, batch_size=4, progress=False, seed=1)
     assert a.losses == b.losses
-    c = C.fine_tune(tiny, TEXTS, LABELS, head="cls", steps=5, batch_size=4, progress=False, seed=1)
+    c = FT.fine_tune(tiny, TEXTS, LABELS, head="cls", steps=5, batch_size=4, progress=False, seed=1)
     assert c.losses != a.losses
     with pytest.raises(ValueError, match="head"):
-        C.fine_tune(tiny, TEXTS, LABELS, head="max", steps=2, progress=False)
+        FT.fine_tune(tiny, TEXTS, LABELS, head="max", steps=2, progress=False)
     with pytest.raises(ValueError, match="one label per text"):
-        C.fine_tune(tiny, TEXTS, LABELS[:3], steps=2, progress=False)
+        FT.fine_tune(tiny, TEXTS, LABELS[:3], steps=2, progress=False)
 
 
-def test_compare_heads_and_attention_profile(tiny):
-    rows, models = C.compare_heads(tiny, TEXTS, LABELS, TEXTS, LABELS, steps=3, batch_size=4, seeds=(0, 1),
-                                   progress=False)
+def test_compare_heads_and_summary(tiny):
+    rows, models = FT.compare_heads(tiny, TEXTS, LABELS, TEXTS, LABELS, steps=3, batch_size=4, seeds=(0, 1),
+                                    progress=False)
     assert [(r["head"], r["seed"]) for r in rows] == [("cls", 0), ("mean", 0), ("cls", 1), ("mean", 1)]
-    summary = C.summarize_heads(rows)
-    assert set(summary) == {"cls", "mean"} and summary["cls"][2] == 2
-    prof = C.cls_attention(tiny, TEXTS[:3])
-    assert prof["from_cls"].shape == (tiny.num_layers, 4)
-    np.testing.assert_allclose(prof["from_cls"].sum(1), 1.0, atol=1e-5)  # [CLS]'s row is a distribution
-    assert prof["cls_row"].shape == (tiny.num_layers, len(prof["tokens"]))
-    after = C.cls_attention(C.as_loaded_model(tiny, models[("cls", 0)]), TEXTS[:3])
-    assert after["to_cls"].shape == (tiny.num_layers,)
+    summary = FT.summarize_heads(rows)
+    assert set(summary) == {"cls", "mean"} and summary["cls"].n == 2
+    assert isinstance(summary["cls"], Estimate)
+    assert summary["mean"].mean == np.mean([r["accuracy"] for r in rows if r["head"] == "mean"])
+    tuned = FT.as_loaded_model(tiny, models[("cls", 0)])
+    assert tuned.num_layers == tiny.num_layers and tuned.encoder is models[("cls", 0)].model.encoder
 
 
 def test_train_layers_freezes_the_lower_layers(tiny):
-    ft = C.fine_tune(tiny, TEXTS, LABELS, head="cls", steps=3, batch_size=4, progress=False, train_layers=1, lr=1e-2)
+    ft = FT.fine_tune(tiny, TEXTS, LABELS, head="cls", steps=3, batch_size=4, progress=False, train_layers=1, lr=1e-2)
     new = ft.model.encoder.state_dict()
     old = tiny.encoder.state_dict()
     changed = {k for k in old if not torch.equal(old[k], new[k])}
     assert changed and all(k.startswith("encoder.layer.1.") for k in changed)
     with pytest.raises(ValueError, match="train_layers"):
-        C.fine_tune(tiny, TEXTS, LABELS, steps=1, progress=False, train_layers=9)
+        FT.fine_tune(tiny, TEXTS, LABELS, steps=1, progress=False, train_layers=9)
 
 
 def test_frozen_prefix_path_matches_the_full_model(tiny):
     # training from cached lower-layer states must compute the same logits as the whole model
-    prefix = C.FrozenPrefix(tiny, TEXTS, train_layers=1)
+    prefix = FT.FrozenPrefix(tiny, TEXTS, train_layers=1)
     torch.manual_seed(0)
-    model = C.PooledClassifier(tiny.encoder, "mean", 2, dropout=0.0).eval()
-    blocks = C._layers(tiny.encoder)[1:]
+    model = FT.PooledClassifier(tiny.encoder, "mean", 2, dropout=0.0).eval()
+    blocks = FT._layers(tiny.encoder)[1:]
     with torch.no_grad():
-        fast = C._top_forward(model, blocks, *prefix.batch([0, 1, 2], "cpu"))
-        full = model(**C._batch(tiny, TEXTS[:3], 64, "cpu"))
+        fast = FT._top_forward(model, blocks, *prefix.batch([0, 1, 2], "cpu"))
+        full = model(**FT._batch(tiny, TEXTS[:3], 64, "cpu"))
     torch.testing.assert_close(fast, full, atol=1e-4, rtol=1e-4)
     model.head = "cls"
     with torch.no_grad():
-        torch.testing.assert_close(C._top_forward(model, blocks, *prefix.batch([3, 4], "cpu")),
-                                   model(**C._batch(tiny, TEXTS[3:5], 64, "cpu")), atol=1e-4, rtol=1e-4)
+        torch.testing.assert_close(FT._top_forward(model, blocks, *prefix.batch([3, 4], "cpu")),
+                                   model(**FT._batch(tiny, TEXTS[3:5], 64, "cpu")), atol=1e-4, rtol=1e-4)

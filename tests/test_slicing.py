@@ -1,9 +1,10 @@
-"""The cube slice-spec parser, slices, and the cube explorer widget."""
+"""Notebook 05: the cube slice-spec parser, slices, the cube explorer and its figures."""
 
 import numpy as np
 import pytest
 
-from helpers import slicing as S
+from helpers.lessons import slicing_the_output_cube as S
+from helpers.ui.explorer import Explorer
 
 CUBE = np.arange(4 * 5 * 6, dtype=float).reshape(4, 5, 6)
 
@@ -73,16 +74,27 @@ def test_heatmap_data_labels_tokens():
 
 def test_explorer_reacts_to_controls():
     box = S.build_cube_explorer(CUBE)
-    first = box.state
+    assert isinstance(box, Explorer)
+    first = box.state["result"]
     assert first.shape == (4, 6)
-    box.controls["spec"].value = "[i, :, :]"
-    assert box.state.shape == (5, 6)
-    box.controls["i"].value = 3
-    assert box.state.resolved_code == "last_hidden[3, :, :]"
-    np.testing.assert_array_equal(box.state.values, CUBE[3])
-    box.controls["spec"].value = "[:, 9, :]"
-    assert isinstance(box.state, str) and "out of range" in box.state
-    assert "out of range" in box.controls["info"].value
+    box.set(spec="[i, :, :]")
+    assert box.state["result"].shape == (5, 6)
+    box.set(i=3)
+    assert box.state["result"].resolved_code == "last_hidden[3, :, :]" == box.state["code"]
+    np.testing.assert_array_equal(box.state["result"].values, CUBE[3])
+
+
+def test_explorer_shows_a_bad_spec_instead_of_raising():
+    box = S.build_cube_explorer(CUBE)
+    box.set(spec="[:, 9, :]")  # out of range: shown in the widget, never raised
+    assert "out of range" in box.state["error"] and "result" not in box.state
+    assert "out of range" in box.status.value
+    box.set(spec="[:, x, :]")  # free text that is not a spec
+    assert "not understood" in box.state["error"]
+    box.set(spec="[:, 0, :]")  # a good spec clears the error
+    assert "error" not in box.state and box.status.value == "" and box.state["shape"] == (4, 6)
+    with pytest.raises(ValueError, match="3-D"):
+        S.build_cube_explorer(CUBE[0])
 
 
 def test_check_shape_answer():
@@ -133,8 +145,18 @@ def test_cube_svg_highlights_the_slice_and_heatmap_png_is_an_image():
 
 def test_explorer_draws_each_change():
     box = S.build_cube_explorer(CUBE)
-    before = (box.controls["drawing"].value, box.controls["heatmap"].value)
-    box.controls["spec"].value = "[:, :, k]"
-    box.controls["k"].value = 5
-    after = (box.controls["drawing"].value, box.controls["heatmap"].value)
+    before = (box.views["drawing"].value, box.views["heatmap"].value)
+    box.set(spec="[:, :, k]", k=5)
+    after = (box.views["drawing"].value, box.views["heatmap"].value)
     assert before[0] != after[0] and before[1] != after[1]
+    assert "|max|" in box.views["caption"].value
+
+
+def test_draw_slice_view_returns_a_figure_without_pyplot():
+    import sys
+
+    from matplotlib.figure import Figure
+
+    fig = S.draw_slice_view(S.take_slice(CUBE, "[:, 0, :]"), CUBE.shape)
+    assert isinstance(fig, Figure) and len(fig.axes) >= 2
+    assert "matplotlib.pyplot" not in sys.modules or not fig.canvas.manager  # not registered with pyplot

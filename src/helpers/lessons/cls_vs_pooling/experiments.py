@@ -1,7 +1,8 @@
-"""[CLS] vs other poolings: probe accuracy per layer, cosine retrieval, and 2-D maps with a layer slider.
+"""[CLS] vs other poolings, the computing side: probes per layer, cosine retrieval, 2-D maps, the fine-tuned
+heads against the frozen probe, and where [CLS]'s attention goes before and after fine-tuning.
 
 Feature dicts map a pooling name to a (L+1,N,H) array (layer 0 = embeddings); "pooler" maps to (N,H)
-because the pooler exists only on top of the last layer.
+because the pooler exists only on top of the last layer. Nothing here draws (see :mod:`.views`).
 """
 
 from __future__ import annotations
@@ -14,24 +15,22 @@ from typing import Sequence
 
 import numpy as np
 
-from ..core import config
-from ..core.checks import CheckResult
-from ..core.checks import unanswered as _unanswered
-from ..core.linear import ProbeResult, linear_probe
-
-POOLING_ORDER = ("cls", "mean", "max", "pooler", "first", "last", "sep")
-LABELS = {"cls": "[CLS]", "mean": "masked mean", "max": "masked max", "pooler": "pooler", "first": "first word",
-          "last": "last word", "sep": "[SEP]"}
-
-#: Sentence-BERT (Reimers & Gurevych 2019), BERT-base without fine-tuning for similarity.
-SBERT_REFERENCE = {
-    "sts_spearman": {"avg. BERT embeddings (mean)": 54.81, "BERT [CLS] vector": 29.19},
-    "senteval_logreg": {"avg. BERT embeddings (mean)": 84.94, "BERT [CLS] vector": 84.66},
-}
+from ...core import config
+from ...core.attention import cls_rows, cube_example, how_much_others_read_cls, layer_means, what_cls_reads
+from ...core.cube import POOLING_LABELS, POOLINGS, encode
+from ...core.finetune import summarize_heads
+from ...core.linear import ProbeResult, linear_probe
+from ...core.models import LoadedModel
+from ...core.stats import Estimate, alikeness, cosine_matrix
 
 
-def _as_layers(arr: np.ndarray) -> np.ndarray:
+def as_layers(arr) -> np.ndarray:
+    """(N,H) -> (1,N,H); (L+1,N,H) unchanged: every pooling indexed by layer the same way."""
+    arr = np.asarray(arr)
     return arr[None] if arr.ndim == 2 else arr
+
+
+# ----------------------------------------------------------------------------- probes per layer
 
 
 def probe_by_layer(train: dict, y_train, test: dict, y_test, *, poolings: Sequence[str] | None = None,
@@ -40,21 +39,22 @@ def probe_by_layer(train: dict, y_train, test: dict, y_test, *, poolings: Sequen
 
     Args:
         train / test: pooling -> (L+1,N,H) arrays (or (N,H) for "pooler"), same keys in both.
+        poolings: which poolings to probe, in this order (default: every one of ``POOLINGS`` in the features).
         layers: which layer indices to probe (default: all).
 
     Returns:
         pooling -> {layer: ProbeResult}; "pooler" has only the last layer.
     """
-    poolings = [p for p in (poolings or POOLING_ORDER) if p in train]
+    poolings = [p for p in (poolings or POOLINGS) if p in train]
     if not poolings:
-        raise ValueError(f"No known pooling in the features: got keys {list(train)}, expected some of {POOLING_ORDER}.")
+        raise ValueError(f"No known pooling in the features: got keys {list(train)}, expected some of {POOLINGS}.")
     out: dict = {}
     for p in poolings:
         if p not in test:
             raise ValueError(f"Pooling {p!r} is in the training features but not in the test features.")
-        xa, xb = _as_layers(np.asarray(train[p])), _as_layers(np.asarray(test[p]))
+        xa, xb = as_layers(train[p]), as_layers(test[p])
         n_layers = xa.shape[0]
-        top = max(_as_layers(np.asarray(train[q])).shape[0] for q in poolings) - 1
+        top = max(as_layers(train[q]).shape[0] for q in poolings) - 1
         if n_layers == 1:
             todo = [(0, top)]
         else:
@@ -62,7 +62,7 @@ def probe_by_layer(train: dict, y_train, test: dict, y_test, *, poolings: Sequen
         out[p] = {}
         for idx, layer in todo:
             out[p][layer] = linear_probe(xa[idx], y_train, xb[idx], y_test, seeds=seeds, C=C,
-                                         name=f"{LABELS.get(p, p)} layer {layer}")
+                                         name=f"{POOLING_LABELS.get(p, p)} layer {layer}")
     return out
 
 
@@ -71,51 +71,21 @@ def best_per_pooling(results: dict) -> dict[str, tuple[int, ProbeResult]]:
     return {p: max(r.items(), key=lambda kv: kv[1].mean) for p, r in results.items()}
 
 
-def draw_probe_by_layer(results: dict, title: str = "linear probe accuracy per layer"):
-    """One line per pooling with error bars (std over seeds); the pooler is one point at the last layer."""
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(7.5, 4), dpi=85)
-    chance = None
-    for p, per in results.items():
-        layers = sorted(per)
-        means = [per[x].mean for x in layers]
-        stds = [per[x].std for x in layers]
-        style = {"cls": dict(lw=2.5, marker="o"), "mean": dict(lw=2.5, marker="s")}.get(p, dict(lw=1.2, marker="."))
-        if len(layers) == 1:
-            ax.errorbar(layers, means, yerr=stds, fmt="*", ms=12, capsize=3, label=LABELS.get(p, p))
-        else:
-            ax.errorbar(layers, means, yerr=stds, capsize=2, label=LABELS.get(p, p), **style)
-        chance = per[layers[0]].chance
-    if chance is not None:
-        ax.axhline(chance, color="grey", ls=":", label="majority class")
-    ax.set_xlabel("layer (0 = embeddings)")
-    ax.set_ylabel("test accuracy")
-    ax.set_title(title, fontsize=10)
-    ax.legend(fontsize=7, ncol=2)
-    fig.tight_layout()
-    return fig
-
-
 # ----------------------------------------------------------------------------- similarity / retrieval
-
-
-def cosine_matrix(x) -> np.ndarray:
-    """(N,N) cosine similarities of the rows of (N,H)."""
-    x = np.asarray(x, dtype=np.float64)
-    if x.ndim != 2:
-        raise ValueError(f"Expected (N,H) vectors, got shape {x.shape}.")
-    norm = np.linalg.norm(x, axis=1, keepdims=True)
-    x = x / np.maximum(norm, 1e-12)
-    return x @ x.T
 
 
 def retrieval_scores(x, labels, k: int = 5, center: bool = False) -> dict[str, float]:
     """Cosine retrieval: each sentence queries all the others.
 
+    Args:
+        x: (N,H) sentence vectors; labels: (N,) their classes (a neighbour is right when it shares the label).
+        k: how many neighbours precision@k looks at.
+        center: subtract the average vector first (removes the direction every vector shares).
+
     Returns:
         dict with "precision@k" (share of the k nearest that share the query's label),
-        "mAP" (mean average precision over the ranking), and "mean cosine" between random pairs.
+        "mAP" (mean average precision over the ranking), and "mean cosine": the vectors'
+        :func:`helpers.core.stats.alikeness` (the mean cosine between two different sentences).
     """
     y = np.asarray(labels)
     x = np.asarray(x, dtype=np.float64)
@@ -126,7 +96,6 @@ def retrieval_scores(x, labels, k: int = 5, center: bool = False) -> dict[str, f
     if center:
         x = x - x.mean(0, keepdims=True)
     sim = cosine_matrix(x)
-    mean_cos = float((sim.sum() - np.trace(sim)) / (len(y) * (len(y) - 1)))
     np.fill_diagonal(sim, -np.inf)
     order = np.argsort(-sim, axis=1, kind="stable")[:, :-1]
     same = y[order] == y[:, None]
@@ -134,11 +103,13 @@ def retrieval_scores(x, labels, k: int = 5, center: bool = False) -> dict[str, f
     hits = np.cumsum(same, axis=1)
     ranks = np.arange(1, same.shape[1] + 1)
     ap = (same * hits / ranks).sum(1) / np.maximum(same.sum(1), 1)
-    return {f"precision@{k}": prec_k, "mAP": float(ap.mean()), "mean cosine": mean_cos}
+    return {f"precision@{k}": prec_k, "mAP": float(ap.mean()), "mean cosine": alikeness(x)}
 
 
 def nearest(x, texts: Sequence[str], query: int, k: int = 3) -> list[tuple[float, str]]:
     """The k sentences closest to ``texts[query]`` by cosine (the query itself left out)."""
+    if not 0 <= query < len(texts):
+        raise ValueError(f"query must be a sentence index 0..{len(texts) - 1}, got {query}.")
     sim = cosine_matrix(x)[query]
     sim[query] = -np.inf
     idx = np.argsort(-sim, kind="stable")[:k]
@@ -195,228 +166,102 @@ class ProjectionCache:
     """2-D coordinates per (data set, pooling, layer), computed on first use and kept in memory and on disk."""
 
     def __init__(self, maps: dict[str, MapData], method: str = "umap", seed: int = 0, cache_dir: Path | None = None):
+        if not maps:
+            raise ValueError("maps is empty: give at least one MapData, e.g. {'topic': MapData(...)}.")
         self.maps, self.method, self.seed, self.cache_dir = maps, method, seed, cache_dir
         self._memo: dict = {}
         self.seconds: dict = {}
 
     def get(self, name: str, pooling: str, layer: int) -> np.ndarray:
+        """(N,2) coordinates of data set ``name``'s ``pooling`` vectors at ``layer``."""
         key = (name, pooling, layer)
         if key not in self._memo:
             if name not in self.maps:
                 raise ValueError(f"No data set {name!r}: choose one of {list(self.maps)}.")
+            feats = self.maps[name].features
+            if pooling not in feats:
+                raise ValueError(f"Data set {name!r} has no {pooling!r} vectors: it has {list(feats)}.")
             start = time.perf_counter()
-            x = _as_layers(np.asarray(self.maps[name].features[pooling]))[layer]
+            x = as_layers(feats[pooling])[layer]
             self._memo[key] = project_2d(x, self.method, self.seed, self.cache_dir)
             self.seconds[key] = time.perf_counter() - start
         return self._memo[key]
 
 
-def draw_projection(coords: dict[str, np.ndarray], labels, label_names: Sequence[str], title: str = ""):
-    """Side-by-side scatter plots (one per pooling) coloured by label."""
-    import matplotlib.pyplot as plt
-
-    y = np.asarray(labels)
-    fig, axes = plt.subplots(1, len(coords), figsize=(4.3 * len(coords), 3.8), dpi=75, squeeze=False)
-    cmap = plt.get_cmap("tab20" if len(label_names) > 10 else "tab10")
-    for ax, (name, xy) in zip(axes[0], coords.items()):
-        for c, lab in enumerate(label_names):
-            m = y == c
-            ax.scatter(xy[m, 0], xy[m, 1], s=7, color=cmap(c % cmap.N), label=lab)
-        ax.set_title(LABELS.get(name, name), fontsize=10)
-        ax.set_xticks([])
-        ax.set_yticks([])
-    axes[0][-1].legend(fontsize=6, markerscale=1.5, loc="center left", bbox_to_anchor=(1.0, 0.5))
-    if title:
-        fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    return fig
+# ----------------------------------------------------------------------------- fine-tuned heads vs the frozen probe
 
 
-class MapView:
-    """One reusable figure for the map explorer: redraws by moving points, not by building a new figure.
+@dataclass
+class HeadComparison:
+    """Fine-tuned heads next to the frozen probe of the same pooling at one layer.
 
-    ``render()`` returns PNG bytes, so a widgets.Image shows it without the notebook's figure machinery.
+    Attributes:
+        tuned: head -> Estimate of its fine-tuned test accuracy over seeds (``core.finetune.summarize_heads``).
+        frozen: head -> ProbeResult of the frozen linear probe on that pooling at ``layer``.
+        layer: the layer of the frozen probe (the last one: the layer a head reads).
     """
 
-    def __init__(self, poolings: Sequence[str], dpi: int = 70):
-        import matplotlib
+    tuned: dict[str, Estimate]
+    frozen: dict[str, ProbeResult]
+    layer: int
 
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
+    @property
+    def has_both(self) -> bool:
+        """True when both a [CLS] head and a mean head were run."""
+        return {"cls", "mean"} <= set(self.tuned)
 
-        self.fig = Figure(figsize=(3.6 * len(poolings) + 1.4, 3.3), dpi=dpi)
-        FigureCanvasAgg(self.fig)
-        self.axes = self.fig.subplots(1, len(poolings), squeeze=False)[0]
-        self.poolings = list(poolings)
-        self.points = []
-        for ax, p in zip(self.axes, self.poolings):
-            self.points.append(ax.scatter([], [], s=6, linewidths=0))
-            ax.set_title(LABELS.get(p, p), fontsize=10)
-            ax.set_xticks([])
-            ax.set_yticks([])
-        self.fig.subplots_adjust(left=0.02, right=0.8, bottom=0.03, top=0.85, wspace=0.08)
-        self._legend_for = None
-        self._cmap = matplotlib.colormaps["tab20"]
-
-    def render(self, coords: dict, labels, label_names: Sequence[str], title: str = "") -> bytes:
-        """Move the points to ``coords`` (pooling -> (N,2)), colour them by ``labels``; return PNG bytes."""
-        import io
-
-        from matplotlib.lines import Line2D
-
-        y = np.asarray(labels)
-        colours = self._cmap(y % self._cmap.N)
-        for ax, pts, p in zip(self.axes, self.points, self.poolings):
-            xy = np.asarray(coords[p])
-            pts.set_offsets(xy)
-            pts.set_facecolors(colours)
-            lo, hi = xy.min(0), xy.max(0)
-            pad = 0.05 * (hi - lo + 1e-9)
-            ax.set_xlim(lo[0] - pad[0], hi[0] + pad[0])
-            ax.set_ylim(lo[1] - pad[1], hi[1] + pad[1])
-        key = tuple(label_names)
-        if key != self._legend_for:
-            if self.fig.legends:
-                self.fig.legends[0].remove()
-            handles = [Line2D([], [], marker="o", ls="", color=self._cmap(c % self._cmap.N), label=n)
-                       for c, n in enumerate(label_names)]
-            self.fig.legend(handles=handles, loc="center right", fontsize=7, frameon=False)
-            self._legend_for = key
-        self.fig.suptitle(title, fontsize=10)
-        buf = io.BytesIO()
-        self.fig.savefig(buf, format="png", pil_kwargs={"compress_level": 1})
-        return buf.getvalue()
+    def gaps(self) -> dict[str, float]:
+        """(mean - [CLS]) accuracy gap, frozen and fine-tuned."""
+        if not self.has_both:
+            raise ValueError("gaps() needs both heads: run compare_heads with heads=('cls', 'mean').")
+        return {"frozen": self.frozen["mean"].mean - self.frozen["cls"].mean,
+                "fine-tuned": self.tuned["mean"].mean - self.tuned["cls"].mean}
 
 
-def build_projection_explorer(cache: ProjectionCache, num_layers: int, layer: int | None = None,
-                              poolings: Sequence[str] = ("cls", "mean")):
-    """Layer slider + colour-by chooser over a ProjectionCache; redraws [CLS] and mean maps side by side.
-
-    Returns:
-        ipywidgets.VBox with ``.controls`` (layer, colour, image, error) and ``.state`` (the coords drawn last).
-    """
-    import html
-
-    import ipywidgets as w
-
-    layer = num_layers if layer is None else layer
-    slider = w.IntSlider(layer, 0, num_layers, description="layer", continuous_update=False)
-    colour = w.Dropdown(options=list(cache.maps), description="colour by")
-    image = w.Image(format="png")
-    error = w.HTML()
-    box = w.VBox([w.HBox([slider, colour]), image, error])
-    box.controls = {"layer": slider, "colour": colour, "image": image, "error": error}
-    box.state = None
-    view = MapView(poolings)
-
-    def render(*_):
-        try:
-            data = cache.maps[colour.value]
-            coords = {p: cache.get(colour.value, p, slider.value) for p in poolings}
-        except (ValueError, KeyError, IndexError) as exc:  # show, don't raise inside a callback
-            error.value = f"<span style='color:#b00'>{html.escape(str(exc))}</span>"
-            return
-        error.value = ""
-        box.state = {"layer": slider.value, "colour": colour.value, "coords": coords}
-        image.value = view.render(coords, data.labels, data.label_names,
-                                  title=f"{cache.method.upper()} of layer {slider.value}, coloured by {colour.value}")
-
-    slider.observe(render, names="value")
-    colour.observe(render, names="value")
-    box.render = render
-    render()
-    return box
-
-
-def build_neighbour_explorer(texts: Sequence[str], features: dict, labels, label_names, layer: int = -1,
-                             poolings: Sequence[str] = ("cls", "mean"), k: int = 3):
-    """Pick a query sentence and a layer; see its nearest neighbours by cosine under each pooling."""
-    import html
-
-    import ipywidgets as w
-
-    n_layers = _as_layers(np.asarray(features[poolings[0]])).shape[0] - 1
-    start_layer = layer % (n_layers + 1)
-    query = w.IntSlider(0, 0, len(texts) - 1, description="sentence", continuous_update=False)
-    slider = w.IntSlider(start_layer, 0, n_layers, description="layer", continuous_update=False)
-    view = w.HTML()
-    box = w.VBox([w.HBox([query, slider]), view])
-    box.controls = {"query": query, "layer": slider, "view": view}
-    box.state = None
-    y = np.asarray(labels)
-    sims = {}
-
-    def render(*_):
-        parts = [f"<b>query</b> [{label_names[y[query.value]]}]: {html.escape(texts[query.value])}<ul>"]
-        state = {}
-        for p in poolings:
-            key = (p, slider.value)
-            if key not in sims:
-                sims[key] = cosine_matrix(_as_layers(np.asarray(features[p]))[slider.value])
-            row = sims[key][query.value].copy()
-            row[query.value] = -np.inf
-            idx = np.argsort(-row, kind="stable")[:k]
-            state[p] = [int(i) for i in idx]
-            items = "".join(
-                f"<li>{row[i]:.3f} [{label_names[y[i]]}] {'&#10003;' if y[i] == y[query.value] else '&#10007;'} "
-                f"{html.escape(texts[i])}</li>" for i in idx)
-            parts.append(f"<li><b>{LABELS.get(p, p)}</b><ol>{items}</ol></li>")
-        box.state = state
-        view.value = "".join(parts) + "</ul>"
-
-    query.observe(render, names="value")
-    slider.observe(render, names="value")
-    render()
-    return box
-
-
-# ----------------------------------------------------------------------------- exercise check
-
-
-def check_best_pooling(answer, results: dict, layer: int | None = None) -> CheckResult:
-    """Check a guess of which pooling the probe read best at ``layer`` (default: the last layer); never raises."""
-    if _unanswered(answer):
-        return CheckResult(None, "Not answered yet: replace the ... with a pooling name such as 'max'.")
-    last = max(max(per) for per in results.values())
-    layer = last if layer is None else layer
-    scores = {p: per[layer].mean for p, per in results.items() if layer in per}
-    if not scores:
-        return CheckResult(False, f"Not quite: no pooling was probed at layer {layer}.")
-    best = max(scores, key=scores.get)
-    details = {"layer": layer, "scores": scores, "best": best}
-    table = ", ".join(f"{p} {s:.3f}" for p, s in sorted(scores.items(), key=lambda kv: -kv[1]))
-    guess = str(answer).strip().lower()
-    if guess not in scores:
-        return CheckResult(False, f"Not quite: {answer!r} is not one of the poolings probed ({', '.join(scores)}).",
-                           details)
-    if guess == best:
-        return CheckResult(True, f"Right: at layer {layer} {best} is best ({table}).", details)
-    close = scores[best] - scores[guess]
-    hint = " The two are within a point of each other: look at the error bars." if close < 0.01 else ""
-    return CheckResult(False, f"Not quite: at layer {layer} the best is {best}, not {answer} ({table}).{hint}", details)
-
-
-def check_higher_mean_cosine(answer, rows: dict) -> CheckResult:
-    """Check a guess of which pooling has the higher average cosine between two random sentences; never raises.
+def compare_with_frozen(rows: Sequence[dict], probe: dict, layer: int) -> HeadComparison:
+    """Summarise ``core.finetune.compare_heads`` rows per head and pair each head with its frozen probe.
 
     Args:
-        answer: "cls" or "mean" (``"[CLS]"`` is accepted too); ``...``/None = not answered.
-        rows: pooling name -> dict with a "mean cosine" entry, as returned by ``retrieval_scores``.
+        rows: the first thing compare_heads() returns (one dict per run).
+        probe: probe_by_layer()'s result, which must hold each head's pooling at ``layer``.
+        layer: the frozen probe's layer.
     """
-    names = " or ".join(repr(p) for p in rows)
-    if _unanswered(answer):
-        return CheckResult(None, f"Not answered yet: replace the ... with {names}.")
-    cosines = {p: float(r["mean cosine"]) for p, r in rows.items()}
-    guess = str(answer).strip().lower().strip("[]")
-    if guess not in cosines:
-        return CheckResult(False, f"Not quite: answer with {names}, got {answer!r}.", {"mean cosine": cosines})
-    higher = max(cosines, key=cosines.get)
-    details = {"mean cosine": cosines, "higher": higher}
-    table = ", ".join(f"{LABELS.get(p, p)} {c:.3f}" for p, c in cosines.items())
-    name = LABELS.get(higher, higher)
-    if guess == higher:
-        return CheckResult(True, f"Right: two random sentences are more alike, on average, with {name} "
-                                 f"vectors (mean cosine {table}). The higher it is, the less room cosine has to "
-                                 f"tell a neighbour from a stranger.", details)
-    return CheckResult(False, f"Not quite: {name} vectors have the higher mean cosine between "
-                              f"random sentences ({table}).", details)
+    tuned = summarize_heads(rows)
+    missing = [h for h in tuned if h not in probe or layer not in probe[h]]
+    if missing:
+        raise ValueError(f"The frozen probe has no result for {missing} at layer {layer}: probe those poolings there.")
+    return HeadComparison(tuned, {h: probe[h][layer] for h in tuned}, layer)
+
+
+# ----------------------------------------------------------------------------- where [CLS] looks
+
+
+@dataclass
+class AttentionProfile:
+    """Where [CLS]'s attention goes, per layer, over a set of sentences (heads averaged).
+
+    Attributes:
+        reads: kind -> (L,) what [CLS] reads: the share of [CLS]'s own row on [CLS], [SEP], punctuation,
+            words (``core.attention.what_cls_reads``; the four add up to 1 per layer).
+        others_read_cls: (L,) how much the other real tokens read [CLS], averaged over those tokens
+            (``core.attention.how_much_others_read_cls``).
+        cls_row: (L,n) the [CLS] row of the first sentence (``cube_example`` / ``cls_rows``), heads averaged.
+        tokens: that sentence's n tokens.
+    """
+
+    reads: dict[str, np.ndarray]
+    others_read_cls: np.ndarray
+    cls_row: np.ndarray
+    tokens: list[str]
+
+
+def cls_attention_profile(lm: LoadedModel, texts: Sequence[str], batch_size: int = 32) -> AttentionProfile:
+    """One forward pass with attentions over ``texts``, summarised as an :class:`AttentionProfile`."""
+    texts = list(texts)
+    if not texts:
+        raise ValueError("texts is empty: give the sentences whose attention to summarise.")
+    cube = encode(lm, texts, hidden_states=False, attentions=True, batch_size=batch_size)
+    reads = layer_means(what_cls_reads(cube, lm))
+    others = how_much_others_read_cls(cube, lm).mean(-1)
+    att, tokens = cube_example(cube, 0)
+    return AttentionProfile(reads, others, cls_rows(att).mean(1), tokens)
