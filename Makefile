@@ -58,7 +58,7 @@ slides: $(STAMP) ## execute every notebook and export reveal.js slides (build/sl
 
 # Re-train the course's mini-BERT checkpoint in data/mini-bert (same seed, same result; see notebook 04).
 mini-bert: $(STAMP) ## retrain the shipped mini-BERT and its twins in data/mini-bert (about 10 minutes)
-	$(BIN)/python -m helpers.pretrain --out data/mini-bert
+	$(BIN)/python -m helpers.lessons.nsp_pretraining --out data/mini-bert
 
 # The README's notebook table is generated from the notebooks (a test checks it is up to date).
 readme: $(STAMP) ## regenerate the README's notebook table from the notebooks' titles and questions

@@ -25,8 +25,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from helpers import pretrain as P  # noqa: E402
-from helpers.corpus import make_corpus  # noqa: E402
+from helpers.lessons import nsp_pretraining as P  # noqa: E402
+from helpers.lessons.nsp_pretraining.corpus import make_corpus  # noqa: E402
 
 QUICK = dict(steps=P.RECIPE["steps"], budget=60.0, target=0.70, eval_every=250)
 FULL = dict(steps=P.RECIPE["steps"], budget=300.0, target=0.90, eval_every=250)

@@ -248,12 +248,12 @@ def test_figures_are_built_without_pyplot(corpus, tok, small):
 
     rows = {"a": (Estimate([0.6, 0.65, 0.7]), Estimate([0.5, 0.55, 0.6]))}
     assert len(P.draw_probes(rows).axes) == 1
-    assert len(P.draw_cls_attention({"a": [0.1, 0.2]}, 0.05).axes) == 1
+    assert len(P.draw_others_read_cls({"a": [0.1, 0.2]}, 0.05).axes) == 1
     assert plt.get_fignums() == before, "a draw_* function registered a figure with pyplot"
     with pytest.raises(ValueError, match="empty"):
         P.draw_probes({})
     with pytest.raises(ValueError, match="empty"):
-        P.draw_cls_attention({}, 0.1)
+        P.draw_others_read_cls({}, 0.1)
 
 
 def test_live_plot_redraws_after_every_evaluation(small):

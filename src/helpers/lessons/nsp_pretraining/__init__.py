@@ -1,0 +1,71 @@
+"""Notebook 04, pretraining [CLS]: a mini-BERT trained on CPU with MLM + NSP (and its SOP / MLM-only twins).
+
+Modules, one job each:
+    * :mod:`.corpus` - the seeded generator of small coherent documents (the offline pretraining corpus);
+    * :mod:`.recipe` - objectives, pair labels, special tokens and the training recipe;
+    * :mod:`.pairs` - the vocabulary, sentence pairs, their encoding, batches and MLM masking;
+    * :mod:`.training` - the model, the losses, the training loop, held-out evaluation, checkpoints, the CLI;
+    * :mod:`.analysis` - P(IsNext), pair accuracy, ALBERT's order table, the introduction split, [CLS] probes;
+    * :mod:`.views` - training curves (live too), probe bars, attention into [CLS], the NSP explorer;
+    * :mod:`.checks` - the Try-it checks.
+
+Rebuild the shipped checkpoint with ``python -m helpers.lessons.nsp_pretraining --out data/mini-bert``
+(``make mini-bert``). Its folders are ``helpers.core.config.mini_bert_dir("nsp" | "sop" | "mlm")``.
+"""
+
+from .analysis import (
+    REFERENCE_KEYS,
+    TRANSFER_LEVEL,
+    intro_split,
+    nsp_verdict,
+    order_table,
+    p_is_next,
+    pair_accuracy,
+    probe_pairs,
+    transfer_word,
+)
+from .checks import MASK_RATE, check_masked_count, check_order_guess
+from .corpus import TOPICS, Corpus, Document, make_corpus
+from .pairs import (
+    Pair,
+    collate,
+    encode_pairs,
+    make_pairs,
+    mask_tokens,
+    special_ids,
+    topic_pairs,
+    train_tokenizer,
+)
+from .recipe import (
+    IGNORE,
+    IS_NEXT,
+    NOT_NEXT,
+    OBJECTIVES,
+    QUICK_RECIPE,
+    RECIPE,
+    SPECIAL_TOKENS,
+    task_name,
+)
+from .training import (
+    EvalSet,
+    TrainResult,
+    main,
+    make_config,
+    new_model,
+    pretrain,
+    pretraining_losses,
+    save_checkpoint,
+    train_variant,
+    wrap,
+)
+from .views import LivePlot, build_nsp_explorer, draw_history, draw_others_read_cls, draw_probes
+
+__all__ = [
+    "EvalSet", "IGNORE", "IS_NEXT", "LivePlot", "MASK_RATE", "NOT_NEXT", "OBJECTIVES", "QUICK_RECIPE", "RECIPE",
+    "REFERENCE_KEYS", "SPECIAL_TOKENS", "TOPICS", "TRANSFER_LEVEL", "Corpus", "Document", "Pair", "TrainResult",
+    "build_nsp_explorer", "check_masked_count", "check_order_guess", "collate", "draw_history", "draw_others_read_cls",
+    "draw_probes", "encode_pairs", "intro_split", "main", "make_config", "make_corpus", "make_pairs", "mask_tokens",
+    "new_model", "nsp_verdict", "order_table", "p_is_next", "pair_accuracy", "pretrain", "pretraining_losses",
+    "probe_pairs", "save_checkpoint", "special_ids", "task_name", "topic_pairs", "train_tokenizer", "train_variant",
+    "transfer_word", "wrap",
+]

@@ -1,0 +1,151 @@
+"""Drawing for notebook 04: training curves (also live, while training), probe bars, attention into [CLS],
+and the NSP explorer.
+
+Every ``draw_*`` builds its Figure with ``ui.figures.new_figure`` and returns it; the notebook shows it with
+``helpers.show``. :class:`LivePlot` redraws one output through an IPython display handle.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Mapping, Sequence
+
+import numpy as np
+
+from ...ui.explorer import Explorer
+from ...ui.figures import figure_png, new_figure
+from .analysis import nsp_verdict
+from .recipe import task_name
+from .training import TrainResult
+
+
+def draw_history(result: TrainResult):
+    """Figure: training loss, held-out MLM loss/accuracy and pair-task loss/accuracy against step."""
+    fig = new_figure(10, 3.4)
+    axes = fig.subplots(1, 2)
+    ev = result.evals
+    steps = [e["step"] for e in ev]
+    task = task_name(result.objective)
+    ax = axes[0]
+    if result.history:
+        h = result.history
+        ax.plot([x["step"] for x in h], [x["mlm_loss"] for x in h], color="tab:blue", alpha=0.25, lw=0.8,
+                label="MLM loss (train batch)")
+        if task:
+            ax.plot([x["step"] for x in h], [x.get("pair_loss", np.nan) for x in h], color="tab:orange", alpha=0.25,
+                    lw=0.8, label=f"{task.upper()} loss (train batch)")
+    ax.plot(steps, [e["mlm_loss"] for e in ev], "o-", color="tab:blue", ms=3, label="MLM loss (held-out)")
+    if task:
+        ax.plot(steps, [e[f"{task}_loss"] for e in ev], "o-", color="tab:orange", ms=3, label=f"{task.upper()} loss (held-out)")
+    ax.set_xlabel("step")
+    ax.set_ylabel("loss")
+    ax.legend(fontsize=7)
+    ax = axes[1]
+    ax.plot(steps, [e["mlm_acc"] for e in ev], "o-", color="tab:blue", ms=3, label="MLM accuracy (held-out)")
+    if task:
+        ax.plot(steps, [e[f"{task}_acc"] for e in ev], "o-", color="tab:orange", ms=3,
+                label=f"{task.upper()} accuracy (held-out)")
+        ax.axhline(0.5, color="grey", ls=":", lw=1, label="chance for the pair task")
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("step")
+    ax.legend(fontsize=7, loc="lower right")
+    fig.suptitle(f"Pretraining with MLM{' + ' + task.upper() if task else ' only'}")
+    return fig
+
+
+class LivePlot:
+    """A ``pretrain`` callback that redraws :func:`draw_history` in one notebook output after each evaluation.
+
+    The figure is shown as a PNG through an IPython display handle (created on the first call, updated after).
+    """
+
+    def __init__(self, dpi: int = 100) -> None:
+        self.handle = None
+        self.calls = 0
+        self.dpi = dpi
+
+    def __call__(self, result: TrainResult) -> None:
+        from IPython.display import Image, display
+
+        image = Image(figure_png(draw_history(result), dpi=self.dpi))
+        if self.handle is None:
+            self.handle = display(image, display_id=True)
+        else:
+            self.handle.update(image)
+        self.calls += 1
+
+
+def draw_probes(rows: Mapping[str, Sequence]):
+    """Bars: probe accuracy (mean ± std over seeds) for "is next" and "same topic", one pair of bars per model.
+
+    Args:
+        rows: model label -> (is-next ProbeResult, same-topic ProbeResult), e.g. from ``probe_pairs``.
+    """
+    if not rows:
+        raise ValueError("rows is empty: give model label -> (is-next result, same-topic result).")
+    fig = new_figure(7, 3.2)
+    ax = fig.subplots()
+    x = np.arange(len(rows))
+    for k, (label, color) in enumerate([("is next", "tab:orange"), ("same topic", "tab:green")]):
+        means = [r[k].mean for r in rows.values()]
+        errs = [r[k].std for r in rows.values()]
+        ax.bar(x + (k - 0.5) * 0.38, means, 0.38, yerr=errs, color=color, label=label, capsize=3)
+    ax.axhline(0.5, color="grey", ls=":", lw=1, label="chance")
+    ax.set_xticks(x, list(rows))
+    ax.set_ylim(0, 1)
+    ax.set_ylabel("probe accuracy on [CLS]")
+    ax.legend(fontsize=8, loc="lower right")
+    ax.set_title("What a linear probe reads from the last layer's [CLS]")
+    return fig
+
+
+def draw_others_read_cls(shares: Mapping[str, Sequence[float]], uniform: float):
+    """Lines: per layer, how much the other tokens attend to [CLS], one line per model, and the uniform level.
+
+    Args:
+        shares: model label -> (L,) per-layer share (``core.attention.how_much_others_read_cls(...).mean(-1)``).
+        uniform: the level uniform attention gives (``core.attention.uniform_share``).
+    """
+    if not shares:
+        raise ValueError("shares is empty: give model label -> per-layer attention into [CLS].")
+    fig = new_figure(6, 3.2)
+    ax = fig.subplots()
+    n_layers = 0
+    for name, s in shares.items():
+        s = np.asarray(s, dtype=float)
+        n_layers = max(n_layers, len(s))
+        ax.plot(np.arange(1, len(s) + 1), s, "o-", label=name)
+    ax.axhline(uniform, color="grey", ls=":", label="uniform attention")
+    ax.set_xlabel("layer")
+    ax.set_ylabel("mean attention into [CLS]")
+    ax.set_title("How much the other tokens read [CLS]", fontsize=10)
+    ax.set_xticks(np.arange(1, n_layers + 1))
+    ax.legend(fontsize=8)
+    return fig
+
+
+def build_nsp_explorer(lm, a: str = "", b: str = "") -> Explorer:
+    """Explorer: two text boxes (controls "a" and "b") and the model's P(IsNext) below them (view "result").
+
+    The result updates on Enter/blur; an empty sentence shows its error in the explorer (``state["error"]``).
+
+    Raises:
+        ValueError: ``lm`` has no NSP head.
+    """
+    import ipywidgets as w
+
+    if not getattr(lm, "has_nsp", False):
+        raise ValueError(f"{lm.name!r} has no NSP head: use load_model('mini-bert') or bert-base-uncased.")
+    controls = {
+        "a": w.Text(value=a, description="A", continuous_update=False, layout=w.Layout(width="95%")),
+        "b": w.Text(value=b, description="B", continuous_update=False, layout=w.Layout(width="95%")),
+    }
+    views = {"result": w.HTML()}
+
+    def update(values: dict, views: dict) -> dict:
+        views["result"].value = ""
+        verdict = nsp_verdict(lm, values["a"], values["b"])
+        views["result"].value = f"<pre>{html.escape(verdict['text'])}</pre>"
+        return verdict
+
+    return Explorer(controls, views, update)
