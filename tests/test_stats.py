@@ -72,3 +72,71 @@ def test_spearman_matches_scipy_with_ties():
     assert np.isnan(stats.spearman([1, 1, 1], [1, 2, 3]))
     with pytest.raises(ValueError, match="same length"):
         stats.spearman([1, 2, 3], [1, 2])
+
+
+def test_paired_difference_against_a_hand_computation():
+    a = np.array([1, 1, 1, 0, 1, 1, 0, 1, 1, 1])
+    b = np.array([1, 0, 1, 0, 0, 1, 0, 1, 0, 1])
+    res = stats.paired_difference(a, b, names=("cls", "mean"), n_boot=4000, seed=3)
+    assert res.diff == pytest.approx(0.3) and res.score_a == pytest.approx(0.8) and res.score_b == pytest.approx(0.5)
+    # by hand: the same resampling of the per-sentence differences
+    rng = np.random.default_rng(3)
+    d = a - b
+    boot = d[rng.integers(0, 10, size=(4000, 10))].mean(1)
+    assert (res.lo, res.hi) == pytest.approx(tuple(np.quantile(boot, [0.025, 0.975])))
+    assert res.n == 10 and res.seeds == 1
+    assert res.p_value == pytest.approx(scipy.stats.binomtest(3, 3, 0.5).pvalue)
+
+
+def test_paired_difference_agrees_with_scipy_bootstrap():
+    rng = np.random.default_rng(0)
+    a = (rng.random(400) < 0.80).astype(float)
+    b = np.where(rng.random(400) < 0.9, a, 1 - a)
+    ours = stats.paired_difference(a, b, n_boot=10000, seed=1)
+    ref = scipy.stats.bootstrap((a, b), lambda x, y: np.mean(x - y), paired=True, vectorized=False,
+                                n_resamples=3000, method="percentile", random_state=1).confidence_interval
+    assert ours.lo == pytest.approx(ref.low, abs=0.01) and ours.hi == pytest.approx(ref.high, abs=0.01)
+
+
+def test_seeds_are_pooled_per_sentence_and_the_verdict_is_worded_from_the_interval():
+    a = np.array([[1, 1, 0, 1] * 50, [1, 0, 0, 1] * 50])  # (2 seeds, 200 sentences)
+    b = np.array([[0, 1, 0, 0] * 50, [0, 1, 0, 1] * 50])
+    res = stats.paired_difference(a, b, names=("[CLS] head", "mean head"))
+    assert res.seeds == 2 and res.n == 200 and res.p_value is None
+    assert res.diff == pytest.approx(a.mean() - b.mean())
+    assert res.outcome == "higher" and res.verdict().startswith("[CLS] head is higher than mean head by 0.250 [")
+    same = stats.paired_difference(a, a, names=("x", "y"))
+    assert same.outcome == "indistinguishable" and "indistinguishable: the difference lies within [+0.000, +0.000]" in \
+        same.verdict()
+    lower = stats.paired_difference(b, a)
+    assert lower.outcome == "lower" and "lower than" in lower.verdict()
+    assert res.half_width == pytest.approx((res.hi - res.lo) / 2)
+    with pytest.raises(ValueError, match="same sentences"):
+        stats.paired_difference(a, b[:, :10])
+
+
+def test_mcnemar_exact_matches_the_binomial_test():
+    a = np.array([1] * 30 + [0] * 10 + [1] * 5 + [0] * 55, dtype=bool)
+    b = np.array([1] * 30 + [1] * 10 + [0] * 5 + [0] * 55, dtype=bool)
+    out = stats.mcnemar_exact(a, b)
+    assert out["a_only"] == 5 and out["b_only"] == 10
+    assert out["p_value"] == pytest.approx(scipy.stats.binomtest(5, 15, 0.5).pvalue)
+    assert stats.mcnemar_exact(a, a)["p_value"] == 1.0
+
+
+def test_cross_fitting_scores_every_sentence_once_per_seed():
+    from conftest import blobs
+
+    from helpers.core.linear import cross_fit_correct, probe_pipeline
+
+    x, y = blobs(60, 4, gap=4.0)
+    out = cross_fit_correct(x, y, folds=5, seeds=(0, 1))
+    assert out.shape == (2, 60) and set(np.unique(out)) <= {0.0, 1.0}
+    assert out.mean() > 0.9
+    # by hand for seed 0: each fold's held-out sentences predicted by a probe fitted on the other folds
+    from sklearn.model_selection import StratifiedKFold
+
+    hand = np.zeros(60)
+    for train, test in StratifiedKFold(5, shuffle=True, random_state=0).split(x, y):
+        hand[test] = probe_pipeline(1.0, 0).fit(x[train], y[train]).predict(x[test]) == y[test]
+    np.testing.assert_array_equal(out[0], hand)

@@ -153,3 +153,23 @@ def linear_probe(
         chance.append(dummy_baseline(ya, yb))
         sizes = (len(ya), len(yb))
     return ProbeResult(np.array(accs), name, chance=float(np.mean(chance)), n_train=sizes[0], n_test=sizes[1])
+
+
+def cross_fit_correct(features, labels, *, folds: int = 5, seeds: Sequence[int] = (0, 1, 2), C: float = 1.0) -> np.ndarray:
+    """(S,N) 1 where the probe got sentence i right when i was in the held-out fold, per seed.
+
+    Every labelled sentence is a test sentence exactly once per seed (k-fold cross-fitting), so two
+    readouts' probes can be compared on all N sentences with :func:`helpers.core.stats.paired_difference`.
+    Each seed shuffles the folds differently (stratified by label).
+    """
+    from sklearn.model_selection import StratifiedKFold
+
+    x, y = check_xy(features, labels)
+    _two_classes(y)
+    folds = max(2, min(folds, int(np.bincount(np.unique(y, return_inverse=True)[1]).min())))
+    out = np.zeros((len(seeds), len(y)))
+    for s, seed in enumerate(seeds):
+        for train, test in StratifiedKFold(folds, shuffle=True, random_state=seed).split(x, y):
+            clf = probe_pipeline(C, seed).fit(x[train], y[train])
+            out[s, test] = clf.predict(x[test]) == y[test]
+    return out

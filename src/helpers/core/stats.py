@@ -152,3 +152,125 @@ def spearman(a: Sequence[float], b: Sequence[float]) -> float:
     ra, rb = rank(a) - (len(a) + 1) / 2, rank(b) - (len(b) + 1) / 2
     den = math.sqrt(float((ra**2).sum() * (rb**2).sum()))
     return float((ra * rb).sum() / den) if den > 0 else float("nan")
+
+
+# ----------------------------------------------------------------------------- paired comparisons
+
+
+#: Bootstrap resamples for a paired interval; more than enough for a stable 95% interval's third decimal.
+N_BOOT = 10_000
+
+
+def _correctness(values, what: str) -> np.ndarray:
+    """(S,N) float per seed and sentence from (N,) or (S,N) booleans / 0-1 values."""
+    x = as_numpy(values)
+    if x.ndim == 1:
+        x = x[None]
+    if x.ndim != 2 or x.shape[1] == 0:
+        raise ValueError(f"{what} must be (N,) or (seeds, N) per-sentence scores (1 = right), got shape {x.shape}.")
+    return x
+
+
+@dataclass
+class PairedDifference:
+    """``a`` minus ``b`` on the same sentences, with a paired-bootstrap confidence interval.
+
+    Attributes:
+        a / b: the names compared.
+        score_a / score_b: their mean scores (e.g. accuracies), seeds pooled.
+        diff: score_a - score_b.
+        lo / hi: the interval of the difference at ``level``.
+        n: sentences; seeds: runs pooled per sentence.
+        p_value: exact McNemar p-value when there is one run each (None otherwise).
+    """
+
+    a: str
+    b: str
+    score_a: float
+    score_b: float
+    diff: float
+    lo: float
+    hi: float
+    n: int
+    seeds: int
+    level: float = 0.95
+    p_value: float | None = None
+
+    @property
+    def half_width(self) -> float:
+        """Half the interval's width: the resolution of this comparison."""
+        return (self.hi - self.lo) / 2
+
+    @property
+    def outcome(self) -> str:
+        """"higher", "lower" or "indistinguishable": where the interval lies relative to 0."""
+        if self.lo > 0:
+            return "higher"
+        if self.hi < 0:
+            return "lower"
+        return "indistinguishable"
+
+    def verdict(self) -> str:
+        """The sentence the course prints, worded from the interval."""
+        ci = f"[{self.lo:+.3f}, {self.hi:+.3f}]"
+        if self.outcome == "indistinguishable":
+            return f"{self.a} and {self.b} are indistinguishable: the difference lies within {ci}"
+        return f"{self.a} is {self.outcome} than {self.b} by {abs(self.diff):.3f} {ci}"
+
+    def __str__(self) -> str:
+        pct = f"{self.level:.0%}"
+        return (f"{self.verdict()} ({pct} paired bootstrap over {self.n} sentences"
+                f"{f', {self.seeds} seeds pooled' if self.seeds > 1 else ''})")
+
+
+def paired_difference(scores_a, scores_b, *, names: tuple[str, str] = ("a", "b"), level: float = 0.95,
+                      n_boot: int = N_BOOT, seed: int = 0) -> PairedDifference:
+    """Paired bootstrap over sentences of mean(score_a - score_b).
+
+    Args:
+        scores_a / scores_b: (N,) per-sentence scores (1 = right, 0 = wrong) on the SAME N sentences, or (S,N)
+            one row per seed: seeds are pooled by averaging each sentence's score over its seeds first.
+        names: how the two are called in the verdict.
+        level: the interval's coverage; n_boot: resamples; seed: the resampling seed.
+
+    Returns:
+        PairedDifference with the percentile interval (and an exact McNemar p-value for single runs of 0/1 scores).
+    """
+    a = _correctness(scores_a, "scores_a")
+    b = _correctness(scores_b, "scores_b")
+    if a.shape[1] != b.shape[1]:
+        raise ValueError(f"scores_a covers {a.shape[1]} sentences but scores_b {b.shape[1]}: compare on the same sentences.")
+    if not 0 < level < 1:
+        raise ValueError(f"level must be between 0 and 1, got {level}.")
+    d = a.mean(0) - b.mean(0)  # (N,) per-sentence difference, seeds pooled
+    n = len(d)
+    rng = np.random.default_rng(seed)
+    means = np.empty(n_boot)
+    chunk = max(1, 2_000_000 // n)
+    for start in range(0, n_boot, chunk):
+        stop = min(n_boot, start + chunk)
+        means[start:stop] = d[rng.integers(0, n, size=(stop - start, n))].mean(1)
+    lo, hi = np.quantile(means, [(1 - level) / 2, (1 + level) / 2])
+    p = None
+    binary = np.isin(a, (0.0, 1.0)).all() and np.isin(b, (0.0, 1.0)).all()
+    if a.shape[0] == 1 and b.shape[0] == 1 and binary:
+        p = mcnemar_exact(a[0], b[0])["p_value"]
+    return PairedDifference(names[0], names[1], float(a.mean()), float(b.mean()), float(d.mean()), float(lo), float(hi),
+                            n, max(a.shape[0], b.shape[0]), level, p)
+
+
+def mcnemar_exact(correct_a, correct_b) -> dict[str, float]:
+    """Exact McNemar test on paired right/wrong outcomes: a two-sided binomial test on the discordant pairs.
+
+    Returns:
+        dict with "a_only" (sentences only ``a`` got right), "b_only", and "p_value".
+    """
+    from scipy import stats
+
+    a = as_numpy(correct_a).astype(bool).ravel()
+    b = as_numpy(correct_b).astype(bool).ravel()
+    if a.shape != b.shape:
+        raise ValueError(f"correct_a has {a.size} sentences but correct_b {b.size}: compare on the same sentences.")
+    a_only, b_only = int((a & ~b).sum()), int((~a & b).sum())
+    p = 1.0 if a_only + b_only == 0 else float(stats.binomtest(a_only, a_only + b_only, 0.5).pvalue)
+    return {"a_only": a_only, "b_only": b_only, "p_value": p}
