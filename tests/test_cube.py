@@ -104,12 +104,12 @@ def test_pairs_get_two_segments(any_model):
 @pytest.mark.parametrize(
     "texts, pairs, message",
     [
-        ([], None, "empty list"),
+        ([], None, "texts is empty"),
         ([""], None, r"texts\[0\] is empty"),
         (["fine", "   "], None, r"texts\[1\] is empty or blank"),
         ([None], None, r"texts\[0\] is NoneType"),
         (["fine", 3], None, r"texts\[1\] is int"),
-        (None, None, "must be a list"),
+        (None, None, "must be a sequence of strings"),
         (["a", "b"], ["c"], "pairs has 1 items but texts has 2"),
         (["a"], [""], r"pairs\[0\] is empty"),
         (["a"], [5], r"pairs\[0\] is int"),
@@ -235,3 +235,21 @@ def test_ten_thousand_sentences_stay_bounded(tiny, embedded, capsys):
     vecs = embed(tiny, texts, pooling="mean", batch_size=512)
     assert vecs.shape == (10_000, tiny.hidden_size) and vecs.dtype == np.float32
     np.testing.assert_allclose(vecs[:4], cube.mean()[:4], atol=1e-5)
+
+
+def test_any_sequence_of_strings_is_accepted(tiny):
+    import numpy as np
+    import pandas as pd
+
+    texts = ["the film was good", "a boring story"]
+    want = encode(tiny, texts).cls().numpy()
+    for given in (tuple(texts), np.array(texts), pd.Series(texts), pd.DataFrame({"sentence": texts})["sentence"],
+                  pd.Series(texts, index=[10, 20])):
+        np.testing.assert_allclose(encode(tiny, given).cls().numpy(), want, atol=1e-6)
+        np.testing.assert_allclose(embed(tiny, given, pooling="mean"), embed(tiny, texts, pooling="mean"), atol=1e-6)
+    with pytest.raises(ValueError, match=r"texts\[1\] is float"):
+        encode(tiny, pd.Series(["fine", None]))
+    with pytest.raises(ValueError, match="one-dimensional"):
+        encode(tiny, np.array([texts, texts]))
+    with pytest.raises(ValueError, match="sequence of strings"):
+        encode(tiny, {"a": 1})

@@ -224,27 +224,38 @@ class Cube:
 # ----------------------------------------------------------------------------- input checks
 
 
-def _check_texts(texts, what: str = "texts") -> list[str]:
-    if isinstance(texts, str):
-        texts = [texts]
-    if texts is None or not isinstance(texts, (list, tuple)):
-        raise ValueError(f"{what} must be a list of strings (or one string), got {type(texts).__name__}.")
+def check_texts(texts, what: str = "texts") -> list[str]:
+    """Any sequence of strings as a list: a list, a tuple, a pandas Series, a numpy array of str, or one string.
+
+    Raises ValueError naming the first bad item (not a string, empty or blank), or the wrong container.
+    """
+    if isinstance(texts, (str, np.str_)):
+        texts = [str(texts)]
+    elif isinstance(texts, np.ndarray):
+        if texts.ndim != 1:
+            raise ValueError(f"{what} must be one-dimensional (one string per sentence), got an array of shape {texts.shape}.")
+        texts = texts.tolist()
+    elif hasattr(texts, "tolist") and hasattr(texts, "index") and not isinstance(texts, (list, tuple)):
+        texts = texts.tolist()  # a pandas Series (or Index) of strings
+    if texts is None or isinstance(texts, (dict, set, bytes)) or not isinstance(texts, (list, tuple)):
+        raise ValueError(f"{what} must be a sequence of strings (list, tuple, pandas Series, numpy array) or one "
+                         f"string, got {type(texts).__name__}.")
     if len(texts) == 0:
-        raise ValueError(f"{what} is an empty list: give at least one sentence.")
+        raise ValueError(f"{what} is empty: give at least one sentence.")
     for i, item in enumerate(texts):
         if not isinstance(item, str):
             raise ValueError(f"{what}[{i}] is {type(item).__name__} ({item!r}), not a string.")
         if not item.strip():
             raise ValueError(f"{what}[{i}] is empty or blank: every item needs some text.")
-    return list(texts)
+    return [str(t) for t in texts]
 
 
 def check_inputs(texts, pairs=None) -> tuple[list[str], list[str] | None]:
     """Validate encode()'s inputs; ValueError names the offending index."""
-    texts = _check_texts(texts)
+    texts = check_texts(texts)
     if pairs is None:
         return texts, None
-    pairs = _check_texts(pairs, "pairs")
+    pairs = check_texts(pairs, "pairs")
     if len(pairs) != len(texts):
         raise ValueError(
             f"pairs has {len(pairs)} items but texts has {len(texts)}: give one second sentence per first sentence."
