@@ -467,3 +467,313 @@ def test_map_preview_is_a_png_whose_size_follows_the_tokens():
     large = lesson.AttentionMapView(np.full((70, 70), 1 / 70), tokens, tokens, "t")
     sizes = [Image.open(BytesIO(lesson.render_map_png(v))).size for v in (small, large)]
     assert sizes[0][0] < sizes[1][0] and sizes[0][1] < sizes[1][1]
+
+
+# ----------------------------------------------------------------------------- issue 11: the sink, the vocabulary, found-lines
+
+
+def test_sink_layers_follow_the_named_threshold():
+    t = lesson.SINK_SELF_SHARE
+    assert lesson.sink_layers([0.2, t + 0.01, 0.96, t, 0.9, 0.1]) == [2, 3, 5]
+    assert lesson.sink_layers([0.1, 0.2]) == []
+    with pytest.raises(ValueError, match="one value per layer"):
+        lesson.sink_layers(np.ones((2, 3)))
+
+
+def test_shares_per_sentence_average_back_to_the_cube_shares(cube, tiny):
+    per = lesson.shares_per_sentence(cube, tiny, "all")
+    whole = at.layer_means(at.cube_shares(cube, tiny, "all"))
+    n = cube.attention_mask.numpy().sum(1)  # cube_shares weighs every real token's row equally
+    for k in KINDS:
+        assert per[k].shape == (len(SENTENCES), cube.attentions.shape[0])
+        assert np.allclose((per[k] * n[:, None]).sum(0) / n.sum(), whole[k], atol=1e-6)
+    assert np.allclose(sum(per[k] for k in KINDS), 1.0, atol=1e-5)
+
+
+def test_diagonal_share_is_the_mean_self_weight_without_cls_and_padding(cube):
+    att = cube.attentions.numpy()
+    mask = cube.attention_mask.numpy().astype(bool)
+    by_hand = np.zeros(att.shape[0])
+    count = 0
+    for b in range(len(SENTENCES)):
+        for t in np.flatnonzero(mask[b])[1:]:  # real tokens but [CLS]
+            by_hand += att[:, b, :, t, t].mean(-1)
+            count += 1
+    assert np.allclose(lesson.diagonal_share(cube), by_hand / count, atol=1e-6)
+
+
+def test_map_summary_weighs_the_cubes_by_rows(cube, tiny):
+    other = encode(tiny, ["good", "a good film, a good plot."])
+    one, both = lesson.map_summary(cube, tiny), lesson.map_summary([cube, other], tiny)
+    assert one["rows"] == len(SENTENCES) and both["rows"] == len(SENTENCES) + 2
+    assert sum(one["stripes"].values()) == pytest.approx(1.0, abs=1e-5)
+    assert one["uniform"] == pytest.approx(at.uniform_share(cube.attention_mask))
+    alone = lesson.map_summary(other, tiny)
+    expected = (3 * one["stripes"]["cls"] + 2 * alone["stripes"]["cls"]) / 5
+    assert both["stripes"]["cls"] == pytest.approx(expected)
+    with pytest.raises(ValueError, match="attentions"):
+        lesson.map_summary([], tiny)
+
+
+def _sink_attention(n=7, middle=3, heads=2, seed=0):
+    """A made-up example with sink layers in the middle: every row, [CLS]'s included, reads only [CLS] there."""
+    rng = np.random.default_rng(seed)
+    first = rng.dirichlet(np.ones(n), size=(1, heads, n))
+    top = rng.dirichlet(np.ones(n), size=(1, heads, n))
+    sink = np.zeros((middle, heads, n, n))
+    sink[..., 0] = 1.0
+    return np.concatenate([first, sink, top])
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_sink_trace_rollout_follows_the_first_layer_through_a_sink(seed):
+    att = _sink_attention(seed=seed)
+    kinds = ["cls", "word", "word", "word", "word", "punct", "sep"]
+    scores = lesson.explanation_scores(att)
+    trace = lesson.sink_trace(att, scores, kinds)
+    assert trace["like_top"]["raw attention"] == pytest.approx(1.0)
+    assert trace["like_first"]["rollout"] > trace["like_top"]["rollout"]
+    # multiplied through the sink, rollout keeps [CLS]'s own column large: more than the raw top row puts there
+    assert trace["on_cls"]["rollout"] > trace["on_cls"]["raw attention"]
+    assert set(trace["on_cls"]) == set(scores)
+    mean = lesson.mean_traces([trace, trace])
+    assert mean["like_first"]["rollout"] == pytest.approx(trace["like_first"]["rollout"])
+    with pytest.raises(ValueError, match="3 non-special"):
+        lesson.sink_trace(att, scores, ["cls", "word", "sep", "sep", "sep", "sep", "sep"])
+    with pytest.raises(ValueError, match="raw attention"):
+        lesson.sink_trace(att, {"rollout": scores["rollout"]}, kinds)
+
+
+def test_paired_differences_are_estimates_of_the_gap():
+    rows = [{"raw attention": 0.8, "rollout": 0.1, "flow": float("nan")},
+            {"raw attention": 0.6, "rollout": 0.2, "flow": 0.0},
+            {"raw attention": 0.7, "rollout": 0.3, "flow": 0.1}]
+    d = lesson.paired_differences(rows, "raw attention")
+    assert set(d) == {"rollout", "flow"}
+    assert d["rollout"].mean == pytest.approx(0.5) and d["rollout"].n == 3
+    assert d["flow"].n == 2  # the NaN row is dropped
+    with pytest.raises(ValueError, match="hold"):
+        lesson.paired_differences(rows, "nothing")
+
+
+def test_span_and_percent_range():
+    from helpers.lessons.attention_into_cls.findings import percent_range, span
+
+    assert span([2, 3, 4, 5]) == "layers 2-5"
+    assert span([3]) == "layer 3"
+    assert span([5, 1, 2]) == "layers 1-2 and 5"
+    assert span([1, 3, 5], "hidden state") == "hidden states 1, 3 and 5"
+    assert percent_range([0.87, 0.96, 0.92]) == "87-96%"
+    assert percent_range([0.991, 0.989]) == "99%"
+
+
+def test_hand_row_text_sets_the_hand_row_next_to_the_models(tiny):
+    c = encode(tiny, ["a good film."])
+    by_hand = at.attention_row_by_hand(tiny, c, layer=1, head=0)
+    text = lesson.hand_row_text(c.tokens[0], by_hand, 1, 0)
+    assert "the same row" in text and f"d = {tiny.hidden_size // tiny.num_heads}" in text
+    assert all(t in text for t in c.tokens[0])
+    off = dict(by_hand, model=by_hand["model"] + 0.01)
+    assert "NOT the same row" in lesson.hand_row_text(c.tokens[0], off, 1, 0)
+    with pytest.raises(ValueError, match="tokens"):
+        lesson.hand_row_text(c.tokens[0][:-1], by_hand, 1, 0)
+
+
+def test_the_notebooks_inline_hand_row_is_the_helpers(tiny):
+    """Notebook 03 computes layer 1, head 0's [CLS] row inline from W_Q, b_Q, W_K, b_K; it must equal the helper's."""
+    import torch
+
+    c = encode(tiny, ["a good film.", "i love it"])
+    layer, head = 0, 1
+    n0 = int(c.attention_mask[0].sum())
+    d = tiny.hidden_size // tiny.num_heads
+    part = slice(head * d, (head + 1) * d)
+    proj = tiny.encoder.encoder.layer[layer].attention.self
+    x = c.hidden_states[layer, 0, :n0].to(tiny.device, proj.query.weight.dtype)
+    with torch.inference_mode():
+        q = proj.query.weight[part] @ x[0] + proj.query.bias[part]
+        k = x @ proj.key.weight[part].T + proj.key.bias[part]
+        mine = torch.softmax((k @ q).float() / math.sqrt(d), dim=-1).cpu().numpy()
+    by_hand = at.attention_row_by_hand(tiny, c, layer=layer + 1, head=head)
+    assert np.allclose(mine, by_hand["weights"], atol=lesson.HAND_ROW_TOLERANCE)
+    assert np.allclose(mine, by_hand["model"], atol=lesson.HAND_ROW_TOLERANCE)
+
+
+def _massive(layer, dim, share):
+    from helpers.core.geometry import MassiveCoordinate
+
+    return MassiveCoordinate(layer, dim, 8.0 * share, 8.0, share, 0.3, 0.99, 0.9, 0.01)
+
+
+def test_sink_sentence_names_a_sink_with_a_massive_activation():
+    self_share = [0.4, 0.92, 0.96, 0.87, 0.87, 0.2]
+    massive = [_massive(l, 99, s) for l, s in enumerate([0.9, 0.99, 0.99, 0.98, 0.99, 0.96, 0.75])]
+    text = lesson.sink_sentence(self_share, massive)
+    assert text.startswith("With this model we found: ")
+    assert "layers 2-5" in text and "87-96%" in text and "hidden states 1-4" in text
+    assert "coordinate 99" in text and "attention sink with a massive activation" in text
+
+
+def test_sink_sentence_without_a_sink_or_without_a_massive_coordinate():
+    flat = [_massive(l, l, 0.2) for l in range(4)]
+    none = lesson.sink_sentence([0.3, 0.25, 0.1], flat)
+    assert "no attention sink" in none and "at most 30%" in none and "layer 1" in none
+    sink_only = lesson.sink_sentence([0.3, 0.8, 0.1], flat)
+    assert "layer 2" in sink_only and "without a massive activation" in sink_only
+    with pytest.raises(ValueError, match="hidden state"):
+        lesson.sink_sentence([0.3, 0.8], flat)
+
+
+def test_stripes_sentence_names_the_brightest_column():
+    base = {"uniform": 0.05, "diagonal": 0.04, "rows": 6}
+    cls_wins = lesson.stripes_sentence({**base, "stripes": {"cls": 0.4, "sep": 0.03, "punct": 0.06, "word": 0.51}})
+    assert cls_wins.startswith("With this model we found: ")
+    assert "brightest vertical stripe is [CLS]: it collects 40%" in cls_wins and "6 examples" in cls_wins
+    sep_wins = lesson.stripes_sentence({**base, "stripes": {"cls": 0.05, "sep": 0.45, "punct": 0.2, "word": 0.3}})
+    assert "brightest vertical stripe is [SEP]: it collects 45%" in sep_wins
+
+
+def test_curves_sentence_groups_the_layers_by_the_kind_read_most():
+    uniform = 0.04
+    embedded_like = {"cls": [0.14, 0.48, 0.49], "sep": [0.1, 0.03, 0.03], "punct": [0.11, 0.07, 0.06]}
+    text = lesson.curves_sentence(embedded_like, uniform)
+    assert "[CLS] in layers 1-3" in text and "[CLS] in layer 3 (49%" in text
+    clark_like = {"cls": [0.3, 0.25, 0.05, 0.05, 0.05], "sep": [0.1, 0.2, 0.5, 0.55, 0.2],
+                  "punct": [0.05, 0.05, 0.1, 0.1, 0.5]}
+    text = lesson.curves_sentence(clark_like, uniform)
+    assert "[CLS] in layers 1-2" in text and "[SEP] in layers 3-4" in text and "punctuation in layer 5" in text
+
+
+def test_noop_sentence_both_ways():
+    noop = lesson.noop_sentence("cls", [0.14, 0.48, 0.49], [0.04, 0.10, 0.09])
+    assert noop.startswith("With this model we found: ") and "largely a no-op" in noop
+    real = lesson.noop_sentence("sep", [0.2, 0.3], [0.2, 0.25])
+    assert "not a no-op" in real and "[SEP]" in real
+    with pytest.raises(ValueError, match="\\(L,\\)"):
+        lesson.noop_sentence("cls", [0.1, 0.2], [0.1])
+
+
+def _estimate(values):
+    from helpers.core.stats import Estimate
+
+    return Estimate(values)
+
+
+def test_attribution_sentence_explains_raw_attention_winning_through_a_sink():
+    summary = {"raw attention": 0.62, "rollout": -0.09, "flow": -0.43}
+    diffs = {"rollout": _estimate([0.7, 0.8, 0.6, 0.75]), "flow": _estimate([1.0, 0.9, 1.1, 0.2])}
+    trace = {"on_cls": {"raw attention": 0.35, "rollout": 0.69, "flow": 0.15},
+             "like_first": {"raw attention": -0.24, "rollout": 0.83, "flow": 1.0},
+             "like_top": {"raw attention": 1.0, "rollout": 0.2, "flow": -0.24}}
+    text = lesson.attribution_sentence(summary, diffs, trace, [2, 3, 4, 5])
+    assert text.startswith("With this model we found: raw attention ranks the words closest")
+    assert "over 4 reviews" in text and "rollout is lower by 0.71" in text
+    assert "layers 2-5" in text and "washed out" in text and "piles 69%" in text
+
+
+def test_attribution_sentence_without_a_sink_or_when_rollout_follows_the_top():
+    summary = {"raw attention": 0.1, "rollout": 0.3, "flow": 0.2}
+    diffs = {"raw attention": _estimate([0.2, -0.3, 0.1]), "flow": _estimate([0.1, 0.0, 0.2])}
+    trace = {"on_cls": {"raw attention": 0.3, "rollout": 0.2, "flow": 0.1},
+             "like_first": {"raw attention": 0.1, "rollout": 0.2, "flow": 0.3},
+             "like_top": {"raw attention": 1.0, "rollout": 0.8, "flow": 0.7}}
+    no_sink = lesson.attribution_sentence(summary, diffs, trace, [])
+    assert "rollout ranks the words closest" in no_sink and "within the noise" in no_sink
+    assert "No layer has [CLS] mostly reading itself" in no_sink and "washed out" not in no_sink
+    follows_top = lesson.attribution_sentence(summary, diffs, trace, [3])
+    assert "does not wash out" in follows_top and "layer 3" in follows_top
+
+
+def test_check_peak_layer_accepts_layers_within_the_noise():
+    shares = {k: np.zeros((3, 2)) for k in KINDS}
+    shares["cls"][:] = np.array([[0.1], [0.48], [0.49]])
+    shares["word"] = 1 - shares["cls"]
+    rng = np.random.default_rng(0)
+    close = np.column_stack([rng.normal(0.1, 0.02, 30), rng.normal(0.48, 0.02, 30), rng.normal(0.49, 0.02, 30)])
+    right = lesson.check_peak_layer(2, shares, "cls", close)
+    assert right.ok is True and "within the noise" in right.message
+    assert lesson.check_peak_layer(3, shares, "cls", close).ok is True
+    wrong = lesson.check_peak_layer(1, shares, "cls", close)
+    assert wrong.ok is False and "layer 3 gives more" in wrong.message
+    apart = close.copy()
+    apart[:, 1] = apart[:, 2] - 0.05  # layer 2 always 0.05 below layer 3: outside the noise
+    assert lesson.check_peak_layer(2, shares, "cls", apart).ok is False
+    assert lesson.check_peak_layer(..., shares, "cls", close).ok is None
+    with pytest.raises(ValueError, match="per_sentence"):
+        lesson.check_peak_layer(2, shares, "cls", close[:, :2])
+
+
+def test_figures_use_the_two_names():
+    """'what [CLS] reads' is [CLS]'s row, 'how much (others) read' a column: the axis titles keep those names."""
+    rng = np.random.default_rng(0)
+    shares = {k: rng.uniform(size=(3, 2)) for k in KINDS}
+    bars = lesson.draw_kind_bars(shares)
+    assert "What [CLS] reads" in bars.axes[0].get_title() and "[CLS]'s row" in bars.axes[0].get_ylabel()
+    ent = lesson.draw_entropy(rng.uniform(size=(3, 2)))
+    assert "what [CLS] reads" in ent.axes[0].get_title() and "[CLS]'s row" in ent.axes[0].get_ylabel()
+    assert "how much tokens read" in lesson.draw_shares(shares).axes[0].get_ylabel()
+    ex = lesson.build_flow_explorer(_sink_attention(n=6), ["[CLS]", "a", "b", "c", ".", "[SEP]"], precompute=False)
+    assert ex.figure().axes[0].get_title().startswith("What [CLS] reads after layer")
+
+
+def test_clark_punctuation_level_is_drawn_on_layer_12_only(cube):
+    kinds = [token_kinds(t) for t in cube.tokens]
+    shares = at.attention_shares(cube.attentions, cube.attention_mask, kinds)
+    fig = lesson.draw_shares(shares, references=lesson.clark_references())
+    punct = [line for line in fig.axes[0].lines if line.get_linestyle() == "--"][2]
+    assert np.allclose(punct.get_xdata(), [12 - 0.3, 12 + 0.3])
+    assert "12" in punct.get_label() and "11" not in punct.get_label()
+
+
+def test_sink_sources_print_every_published_name_from_the_registry():
+    from helpers import references
+
+    text = lesson.sink_sources()
+    for name, key in lesson.SINK_NAMES.items():
+        assert f"- {name}: {references.cite(key)}" in text
+    assert set(lesson.SINK_NAMES.values()) >= {"xiao_attention_sinks", "clark_noop", "kovaleva_vertical",
+                                                "sun_massive_activations", "kovaleva_outlier_dims", "kobayashi_norms"}
+    with pytest.raises(ValueError, match="Unknown"):
+        lesson.sink_sources(["nothing"])
+
+
+# ----------------------------------------------------------------------------- facts notebook 03 teaches about the embedded model
+
+
+PAIRS = (["The acting was wonderful and the story moved me.", "A slow, muddled and forgettable second half.",
+          "I laughed the whole way through.", "The plot makes no sense at all."],
+         ["Every scene looks beautiful.", "Nothing in it worked for me.", "The music is too loud.",
+          "It was long but it was worth it."])
+
+
+def test_embedded_cls_is_an_attention_sink_with_a_massive_activation(embedded):
+    from helpers.core.geometry import massive_by_layer
+
+    pc = encode(embedded, PAIRS[0], pairs=PAIRS[1])
+    self_share = at.layer_means(at.what_cls_reads(pc, embedded))["cls"]
+    sinks = lesson.sink_layers(self_share)
+    assert sinks == [2, 3, 4, 5]
+    massive = massive_by_layer(pc.hidden_states)
+    assert all(massive[layer - 1].share > lesson.MASSIVE_SHARE for layer in sinks)
+    assert len({massive[layer - 1].dim for layer in sinks}) == 1  # the same coordinate in every sink layer's input
+    assert "attention sink with a massive activation" in lesson.sink_sentence(self_share, massive)
+    # the vertical pattern goes with it: all tokens read [CLS] most in a sink layer
+    peak = int(np.argmax(at.layer_means(at.cube_shares(pc, embedded, "all"))["cls"])) + 1
+    assert peak in sinks
+
+
+def test_embedded_rollout_and_flow_follow_layer_one_through_the_sink(embedded):
+    text = "The young lead is badly out of his depth, reciting lines like he's reading a menu."
+    c = encode(embedded, [text])
+    a, toks = at.cube_example(c, 0)
+    kinds = token_kinds(toks)
+    trace = lesson.sink_trace(a, lesson.explanation_scores(a), kinds)
+    for m in ("rollout", "flow"):
+        assert trace["like_first"][m] > trace["like_top"][m]
+    assert trace["on_cls"]["rollout"] > trace["on_cls"]["raw attention"]
+
+
+def test_embedded_hand_row_is_the_models(embedded):
+    c = encode(embedded, ["The acting was wonderful."])
+    by_hand = at.attention_row_by_hand(embedded, c, layer=1, head=0)
+    assert "(the same row;" in lesson.hand_row_text(c.tokens[0], by_hand, 1, 0)

@@ -200,3 +200,146 @@ def norm_weighted_shares(attentions, norms: np.ndarray, attention_mask, kinds) -
     total = a.sum(-1, keepdims=True)
     a = np.divide(a, total, out=np.zeros_like(a), where=total > 0)
     return attention_shares(a, attention_mask, kinds)
+
+
+# ============================================================================ the attention sink on [CLS]
+
+#: [CLS] "reads itself" in a layer when more than this share of its row (mean over heads and sentences) lands on
+#: [CLS]: then most of what its new vector is built from is its own vector, so the layer mostly leaves it as it
+#: was. Half is the natural line: above it, [CLS] reads itself more than every other token together.
+SINK_SELF_SHARE = 0.5
+
+#: A coordinate is "massive" when it holds more than this share of the vector's length (|x_d| / ||x||). The
+#: largest coordinate of a random direction in H dimensions holds about sqrt(2 ln H / H) of it (0.18 for
+#: H = 384, 0.13 for 768), so half the length in one of hundreds of coordinates is far outside chance.
+MASSIVE_SHARE = 0.5
+
+
+def sink_layers(self_share) -> list[int]:
+    """The 1-based layers where [CLS] reads itself (its own share of its row above ``SINK_SELF_SHARE``).
+
+    Args:
+        self_share: (L,) [CLS]'s share of its own row per layer, e.g.
+            ``layer_means(what_cls_reads(cube, lm))["cls"]``.
+    """
+    s = np.asarray(self_share, dtype=float)
+    if s.ndim != 1:
+        raise ValueError(f"self_share must be one value per layer (L,), got shape {s.shape}; "
+                         "use layer_means(what_cls_reads(cube, lm))['cls'].")
+    return [int(i) + 1 for i in np.flatnonzero(s > SINK_SELF_SHARE)]
+
+
+def shares_per_sentence(cube, lm=None, query: str | int = "all") -> dict[str, np.ndarray]:
+    """kind -> (B,L): ``attention_shares`` of each sentence on its own, averaged over the heads.
+
+    The sentence-by-sentence values behind ``layer_means(cube_shares(cube, lm, query))``: what a paired
+    interval between two layers needs (``checks.check_peak_layer``).
+    """
+    from ...core.token_kinds import cube_kinds
+
+    kinds = cube_kinds(cube, lm)
+    per = [attention_shares(cube.attentions[:, b:b + 1], cube.attention_mask[b:b + 1], [kinds[b]], query)
+           for b in range(len(kinds))]
+    return {k: np.stack([p[k].mean(1) for p in per]) for k in per[0]}
+
+
+def diagonal_share(cube) -> np.ndarray:
+    """(L,) the weight a token puts on itself (the map's diagonal), mean over heads, sentences and real tokens.
+
+    [CLS]'s own row is left out (its self-reading is the sink, measured by ``what_cls_reads``); padding never counts.
+    """
+    att = _np(cube.attentions, np.float32)  # (L,B,A,T,T)
+    mask = _np(cube.attention_mask).astype(bool).copy()
+    if att.ndim != 5:
+        raise ValueError(f"cube.attentions must be (L,B,A,T,T), got shape {att.shape}.")
+    mask[:, 0] = False  # [CLS] is position 0 of every row
+    if not mask.any():
+        raise ValueError("The cube has no real token besides [CLS]; encode real sentences.")
+    diag = np.diagonal(att, axis1=-2, axis2=-1)  # (L,B,A,T)
+    return (diag * mask[None, :, None, :]).sum((1, 3)).mean(-1) / mask.sum()
+
+
+def map_summary(cubes, lm=None) -> dict:
+    """What the attention maps of ``cubes`` show on average over the layers (the explorer's "what to look for").
+
+    Returns:
+        dict with "stripes" (kind -> share of every real token's row landing on that kind, mean over layers,
+        heads and tokens: the vertical stripes), "diagonal" (mean weight a token puts on itself, [CLS] left
+        out), "uniform" (the weight one token would get under uniform attention, 1/n) and "rows" (examples).
+        Cubes are weighted by their number of rows.
+    """
+    from ...core.attention import cube_shares, layer_means, uniform_share
+
+    cubes = [cubes] if not isinstance(cubes, (list, tuple)) else list(cubes)
+    if not cubes or any(getattr(c, "attentions", None) is None for c in cubes):
+        raise ValueError("Give cubes encoded with attentions=True: helpers.encode(lm, texts).")
+    weights = np.array([len(c.tokens) for c in cubes], float)
+    stripes = {}
+    for c, w in zip(cubes, weights):
+        for k, v in layer_means(cube_shares(c, lm, "all")).items():
+            stripes[k] = stripes.get(k, 0.0) + w * float(np.mean(v))
+    total = weights.sum()
+    return {
+        "stripes": {k: v / total for k, v in stripes.items()},
+        "diagonal": float(sum(w * diagonal_share(c).mean() for c, w in zip(cubes, weights)) / total),
+        "uniform": float(sum(w * uniform_share(c.attention_mask) for c, w in zip(cubes, weights)) / total),
+        "rows": int(total),
+    }
+
+
+def sink_trace(att: np.ndarray, scores: Mapping[str, np.ndarray], kinds: Sequence[str]) -> dict[str, dict[str, float]]:
+    """Where each explanation of one example puts its mass, and whose ranking of the words it follows.
+
+    Args:
+        att: (L,A,n,n) the example's attention.
+        scores: method -> (n,) from ``explanation_scores(att)`` ("raw attention" is the top layer's [CLS] row).
+        kinds: its n token kinds.
+
+    Returns:
+        dict with "on_cls" (method -> share of |score| on [CLS]'s own column), "like_first" (method -> Spearman,
+        over the word and punctuation tokens, with layer 1's head-mean [CLS] row) and "like_top" (the same with
+        the top layer's row, i.e. with raw attention).
+    """
+    att = _check_square(_np(att))
+    kinds = np.asarray(kinds, dtype=object)
+    if att.ndim != 4 or len(kinds) != att.shape[-1]:
+        raise ValueError(f"att must be (L,A,n,n) with n = len(kinds) = {len(kinds)}, got shape {att.shape}.")
+    if "raw attention" not in scores:
+        raise ValueError("scores must hold 'raw attention' (use explanation_scores(att)).")
+    sel = np.isin(kinds, ["word", "punct"])
+    if sel.sum() < 3:
+        raise ValueError("Need at least 3 non-special tokens to rank; use a longer sentence.")
+    first = att[0].mean(0)[0]
+    top = np.asarray(scores["raw attention"], float)
+    return {
+        "on_cls": {m: float(v[0]) for m, v in shares_of(scores).items()},
+        "like_first": {m: spearman(np.asarray(v, float)[sel], first[sel]) for m, v in scores.items()},
+        "like_top": {m: spearman(np.asarray(v, float)[sel], top[sel]) for m, v in scores.items()},
+    }
+
+
+def mean_traces(traces: Sequence[Mapping[str, Mapping[str, float]]]) -> dict[str, dict[str, float]]:
+    """The mean of several ``sink_trace`` results, key by key and method by method (NaNs left out)."""
+    if not traces:
+        raise ValueError("Give at least one sink_trace result.")
+    return {key: {m: float(np.nanmean([t[key][m] for t in traces])) for m in traces[0][key]} for key in traces[0]}
+
+
+def paired_differences(rows: Sequence[Mapping[str, float]], against: str) -> dict[str, "Estimate"]:
+    """method -> Estimate of ``row[against] - row[method]`` over the examples (rank_agreement rows; NaNs dropped).
+
+    Its ``.ci()`` is the 95% paired interval of how much better ``against`` ranks than each other method.
+    """
+    from ...core.stats import Estimate
+
+    if not rows or against not in rows[0]:
+        raise ValueError(f"rows must be rank_agreement dicts that hold {against!r}.")
+    out = {}
+    for m in rows[0]:
+        if m == against:
+            continue
+        d = np.array([r[against] - r[m] for r in rows], float)
+        d = d[np.isfinite(d)]
+        if d.size:
+            out[m] = Estimate(d, name=f"{against} - {m}")
+    return out

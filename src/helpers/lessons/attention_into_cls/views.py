@@ -70,7 +70,7 @@ def draw_cls_rows(rows: np.ndarray, tokens: Sequence[str], title: str = "What [C
     return fig
 
 
-def draw_entropy(norm_entropy: np.ndarray, title: str = "Entropy of the [CLS] row / ln n"):
+def draw_entropy(norm_entropy: np.ndarray, title: str = "How spread out what [CLS] reads is: entropy of its row / ln n"):
     """(L,A) normalised entropies: one dot per head, the layer mean as a line; 1 = uniform, 0 = one token."""
     ent = _np(norm_entropy)
     if ent.ndim != 2:
@@ -85,7 +85,7 @@ def draw_entropy(norm_entropy: np.ndarray, title: str = "Entropy of the [CLS] ro
     ax.set_xticks(x)
     ax.set_ylim(0, 1.05)
     ax.set_xlabel("layer")
-    ax.set_ylabel("entropy / ln n")
+    ax.set_ylabel("entropy of [CLS]'s row / ln n")
     ax.set_title(title, fontsize=9)
     ax.legend(fontsize=7, loc="lower left")
     return fig
@@ -93,7 +93,7 @@ def draw_entropy(norm_entropy: np.ndarray, title: str = "Entropy of the [CLS] ro
 
 def draw_shares(shares: Mapping[str, np.ndarray], title: str = "", references: Mapping[str, Reference] | None = None,
                 kinds: Sequence[str] = ("cls", "sep", "punct")):
-    """Per layer, the share of attention landing on each kind: heads as dots, the layer mean as a line.
+    """Per layer, how much tokens read each kind (the share of their rows landing on it): heads as dots, the layer mean as a line.
 
     Args:
         shares: kind -> (L,A) shares (``core.attention.cube_shares``).
@@ -115,7 +115,7 @@ def draw_shares(shares: Mapping[str, np.ndarray], title: str = "", references: M
         n_layers, n_heads = s.shape
         x = np.arange(1, n_layers + 1)
         ax.scatter(np.repeat(x, n_heads) + (KINDS.index(k) - 1) * 0.08, s.ravel(), s=8, alpha=0.35, color=KIND_COLORS[k])
-        ax.plot(x, s.mean(1), marker="o", color=KIND_COLORS[k], label=f"to {KIND_LABELS[k]} (this model)")
+        ax.plot(x, s.mean(1), marker="o", color=KIND_COLORS[k], label=f"{KIND_LABELS[k]} (this model)")
         if references and k in references:
             ref = references[k]
             lo, hi = ref.extra["layers"]
@@ -125,13 +125,13 @@ def draw_shares(shares: Mapping[str, np.ndarray], title: str = "", references: M
         ax.set_xticks(x)
     ax.set_ylim(0, 1)
     ax.set_xlabel("layer")
-    ax.set_ylabel("average share of attention")
+    ax.set_ylabel("how much tokens read it (share of a row)")
     ax.set_title(title, fontsize=9)
     ax.legend(fontsize=6.5, loc="upper left")
     return fig
 
 
-def draw_kind_bars(shares: Mapping[str, np.ndarray], title: str = "Where [CLS]'s attention goes"):
+def draw_kind_bars(shares: Mapping[str, np.ndarray], title: str = "What [CLS] reads, per kind of token"):
     """Stacked bars per layer of the heads' mean share to each kind (e.g. core.attention.what_cls_reads)."""
     missing = [k for k in KINDS if k not in shares]
     if missing:
@@ -148,7 +148,7 @@ def draw_kind_bars(shares: Mapping[str, np.ndarray], title: str = "Where [CLS]'s
     ax.set_xticks(x)
     ax.set_ylim(0, 1)
     ax.set_xlabel("layer")
-    ax.set_ylabel("share of attention")
+    ax.set_ylabel("share of [CLS]'s row")
     ax.set_title(title, fontsize=9)
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     return fig
@@ -349,7 +349,7 @@ def build_attention_explorer(cubes, lm=None, save_folder=None) -> Explorer:
 def build_flow_explorer(att: np.ndarray, tokens: Sequence[str], attribution: np.ndarray | None = None,
                         cls_token: str = "[CLS]", sep_token: str = "[SEP]", precompute: bool = True,
                         words_only: bool = True) -> Explorer:
-    """Layer slider over raw attention, rollout and flow into [CLS] (flow computed once per layer, cached).
+    """Layer slider over what [CLS] reads: raw attention, rollout and flow (flow computed once per layer, cached).
 
     Args:
         att: (L,A,n,n) one example's attention.
@@ -394,7 +394,7 @@ def build_flow_explorer(att: np.ndarray, tokens: Sequence[str], attribution: np.
         return shares_of({k: v[shown] for k, v in scores(top).items()})
 
     def title(top: int) -> str:
-        return f"What flows into [CLS] after layer {top} (each method sums to 1 over {over})"
+        return f"What [CLS] reads after layer {top}, traced to the input (each method sums to 1 over {over})"
 
     tops = range(1, n_layers + 1) if precompute else [n_layers]
     ymax = max(v.max() for top in tops for v in drawn(top).values()) * 1.05
