@@ -1,5 +1,7 @@
 """The course map and notebook 00's exercise checks (right, wrong and unanswered)."""
 
+import pytest
+
 from helpers import encode
 from helpers.core.course import course_map, format_course_map
 from helpers.lessons.start_here import check_cls_position, check_cube_shape
@@ -47,3 +49,37 @@ def test_readme_table_is_the_course_map():
     readme = (root / "README.md").read_text()
     for row in course_map():
         assert f"| `{row['file']}` | {row['title']} | {row['question']} |" in readme
+
+
+def test_layer_numbering_on_the_cube(tiny):
+    from helpers.lessons.start_here import describe_layer_numbering, layer_numbering
+
+    cube = encode(tiny, ["the film", "a very long boring film"])
+    numbering = layer_numbering(cube)
+    assert numbering["num_layers"] == tiny.num_layers == 2 and numbering["num_heads"] == tiny.num_heads == 2
+    assert numbering["hidden_states"][0] == 3 and numbering["attentions"][0] == 2  # L+1 hidden states, L attentions
+    assert numbering["last_is_last_hidden"] is True
+    text = describe_layer_numbering(numbering)
+    assert "hidden state 0 = the embeddings" in text and "l = 1..2" in text and "numbered 0..1" in text
+    assert "cube.attentions[l - 1]" in text
+    bare = encode(tiny, ["the film"], attentions=False)
+    with pytest.raises(ValueError, match="attentions=True"):
+        layer_numbering(bare)
+
+
+def test_describe_layer_numbering_follows_the_numbers():
+    from helpers.lessons.start_here import describe_layer_numbering
+
+    big = describe_layer_numbering({"hidden_states": (13, 1, 5, 768), "attentions": (12, 1, 12, 5, 5),
+                                    "num_layers": 12, "num_heads": 12, "last_is_last_hidden": True})
+    assert "13 entries" in big and "l = 1..12" in big and "numbered 0..11" in big and "hidden state 12 = the last" in big
+    small = describe_layer_numbering({"hidden_states": (5, 2, 7, 256), "attentions": (4, 2, 4, 7, 7),
+                                      "num_layers": 4, "num_heads": 4, "last_is_last_hidden": True})
+    assert "5 entries" in small and "l = 1..4" in small and "numbered 0..3" in small
+
+
+def test_layer_numbering_of_the_embedded_model(embedded):
+    from helpers.lessons.start_here import layer_numbering
+
+    numbering = layer_numbering(encode(embedded, ["The film was a quiet delight."]))
+    assert numbering["hidden_states"][0] == 7 and numbering["attentions"][0] == 6 and numbering["num_heads"] == 12

@@ -122,7 +122,7 @@ def test_wordpiece_explorer_shows_errors_in_the_widget(tiny, monkeypatch):
     def broken(*args, **kwargs):
         raise ValueError("this tokenizer cannot read that")
 
-    monkeypatch.setattr(tokens, "token_rows", broken)
+    monkeypatch.setattr(tokens.facts, "token_rows", broken)  # where the explorer's view looks it up
     state = ex.set(text="the film")  # does not raise
     assert "cannot read that" in state["error"] and "cannot read that" in ex.status.value
     monkeypatch.undo()
@@ -209,3 +209,93 @@ def test_check_padding_answer():
     assert tokens.check_padding_answer("banana").ok is False
     assert tokens.check_padding_answer(...).ok is None
     assert repr(tokens.check_padding_answer("attention_mask")).startswith("Right")
+
+
+# ----------------------------------------------------------------------------- issue 11: [UNK] takes the whole word,
+# the token-count range, the "With this model we found" sentence
+
+
+def test_one_unknown_character_turns_the_whole_word_into_unk(embedded):
+    demo = tokens.unknown_word_demo(embedded, "snow⛄man", "⛄")
+    (word, pieces), (without, rest), (char, alone) = demo["rows"]
+    assert pieces == ["[UNK]"] and demo["whole_word"] is True  # the WHOLE word, not one character
+    assert rest == ["snow", "##man"] and alone == ["[UNK]"]
+    text = tokens.describe_unknown_word(demo)
+    assert text.startswith("With this model we found:") and "WHOLE word" in text and "'snowman'" in text
+    assert tokens.token_rows(embedded, "snow⛄man")[1]["kind"] == "unk"
+    assert "whole word" in tokens.SPECIAL_ROLES["unk_token"]
+    with pytest.raises(ValueError, match="must occur"):
+        tokens.unknown_word_demo(embedded, "snowman", "⛄")
+
+
+def test_unknown_word_on_the_tiny_vocabulary(tiny):
+    demo = tokens.unknown_word_demo(tiny)
+    assert demo["whole_word"] is True and demo["rows"][1][1][0] == "s"  # the tiny vocabulary spells letters
+
+
+def test_describe_unknown_word_follows_the_pieces():
+    spelled = {"rows": [("naïve", ["naive"]), ("nave", ["nave"]), ("ï", ["i"])], "whole_word": False,
+               "char_unknown": False, "unk_token": "[UNK]"}
+    assert "can spell 'ï'" in tokens.describe_unknown_word(spelled)
+    lost = {"rows": [("snow⛄man", ["[UNK]"]), ("snowman", ["snowman"]), ("⛄", ["[UNK]"])], "whole_word": True,
+            "char_unknown": True, "unk_token": "[UNK]"}
+    assert "WHOLE word" in tokens.describe_unknown_word(lost)
+
+
+def test_describe_wordpieces_follows_the_numbers():
+    big = tokens.describe_wordpieces({"film": ["film"], "unbelievably": ["un", "##bel", "##ie", "##va", "##bly"],
+                                      "⛄": ["[UNK]"], "snow⛄man": ["[UNK]"]}, lower_cases=True, strips_accents=True)
+    assert big.startswith("With this model we found:") and "'film' stays one piece" in big
+    assert "'unbelievably' (5 pieces) splits" in big and "'⛄', 'snow⛄man' become a single [UNK] each" in big
+    assert "lower-cases and strips accents" in big
+    tiny = tokens.describe_wordpieces({"film": ["f", "##i", "##l", "##m"], "BERT": ["B", "##E", "##R", "##T"]},
+                                      lower_cases=False)
+    assert "one piece" not in tiny and "'film' (4 pieces), 'BERT' (4 pieces) split" in tiny
+    assert "no word becomes [UNK]" in tiny and "keeps upper case" in tiny
+
+
+def test_split_words_and_normaliser_facts(embedded, tiny):
+    assert tokens.split_words(embedded, ["film", "2026"]) == {"film": ["film"], "2026": ["202", "##6"]}
+    assert tokens.normaliser_facts(embedded) == {"lower_cases": True, "strips_accents": True}
+    assert tokens.normaliser_facts(tiny)["lower_cases"] is True
+    with pytest.raises(ValueError, match="list of words"):
+        tokens.split_words(embedded, "film")
+
+
+def test_token_count_bounds(any_model):
+    text = "Unbelievably, the screenplay wasn't terrible."
+    bounds = tokens.token_count_bounds(any_model, text)
+    assert tokens.pre_tokens(any_model, text)[:2] == ["unbelievably", ","]
+    assert bounds["fewest"] == 9 + 2 and bounds["most"] == 41 + 2 and bounds["specials"] == 2
+    truth = len(tokens.token_rows(any_model, text))
+    assert bounds["fewest"] <= truth <= bounds["most"]
+
+
+def test_check_token_range(any_model):
+    text = "Unbelievably, the screenplay wasn't terrible."
+    truth = len(tokens.token_rows(any_model, text))
+    w = tokens.COUNT_RANGE_WIDTH
+    right = tokens.check_token_range(any_model, text, (truth - 2, truth - 2 + w))
+    assert right.ok is True and "fewest it could be is 11" in right.message
+    assert tokens.check_token_range(any_model, text, [truth, truth]).ok is True
+    assert tokens.check_token_range(any_model, text, (0, 1000)).ok is False  # too wide to be a prediction
+    low = tokens.check_token_range(any_model, text, (6, 8))  # counted words, forgot punctuation and [CLS]/[SEP]
+    assert low.ok is False and "Even if every word stayed whole" in low.message
+    assert tokens.check_token_range(any_model, text, (truth + 1, truth + 3)).ok is False
+    assert tokens.check_token_range(any_model, text, (truth + 3, truth - 3)).ok is False
+    assert tokens.check_token_range(any_model, text, ...).ok is None
+    assert tokens.check_token_range(any_model, text, (..., ...)).ok is None
+    assert tokens.check_token_range(any_model, text, "12-18").ok is False
+    assert tokens.check_token_range(any_model, text, (True, 9)).ok is False
+
+
+def test_the_token_range_solution_reasons_for_both_vocabularies(embedded, tiny):
+    # the notebook's solution: the floor for a large vocabulary, the ceiling for a tiny one
+    import re
+
+    text = "Unbelievably, the screenplay wasn't terrible."
+    marks = re.findall(r"\w+|[^\w\s]", text)
+    fewest, most, w = len(marks) + 2, sum(len(m) for m in marks) + 2, tokens.COUNT_RANGE_WIDTH
+    for lm in (embedded, tiny):
+        answer = (fewest, fewest + w) if len(lm.tokenizer) > 10_000 else (most - w, most)
+        assert tokens.check_token_range(lm, text, answer).ok is True, lm.name

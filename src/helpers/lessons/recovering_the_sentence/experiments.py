@@ -1,33 +1,106 @@
-"""Notebook 07 · Can the sentence be read back from one vector? A bag-of-words inversion probe and
-nearest-neighbour recovery.
+"""Notebook 07 · compute: content words, the bag-of-words inversion probe, its baseline, error bars over
+train/test splits, and nearest-neighbour recovery.
 
 The published attacks the notebook compares with are in :mod:`helpers.core.references`
-(``song2020_inversion``, ``vec2text_exact``). Shapes: N = sentences, H = width, V = vocabulary words the probe predicts, L = layers.
+(``song2020_inversion``, ``vec2text_exact``). Shapes: N = sentences, H = width, V = vocabulary words the
+probe predicts, L = layers (L+1 hidden states, 0 = embeddings).
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter
-from dataclasses import dataclass
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Sequence
 
 import numpy as np
 
-from ..core.checks import CheckResult, unanswered
-from ..core.cube import POOLING_LABELS
-from ..core.stats import unit_rows
-from ..ui.figures import new_figure
+from ...core.stats import Estimate, unit_rows
 
 _WORD = re.compile(r"[a-z][a-z']*[a-z]|[a-z]")
+_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "`": "'"})
+
+#: Endings of contractions and possessives ("it's", "we're", "i'd", "director's"): the stem before them is
+#: kept and then filtered like any word, so "director's" counts as "director" and "it's" (stem "it", a stop
+#: word) disappears. A word with "n't" ("don't", "wasn't", "can't") is a negated auxiliary and is dropped.
+CLITICS: tuple[str, ...] = ("'s", "'re", "'ve", "'ll", "'d", "'m")
+
+#: Words that scikit-learn's English stop-word list lets through but that name nothing a sentence is about:
+#: discourse fillers and hedges ("like", "just", "really"), intensifiers, and light verbs and nouns that
+#: go with any topic ("make", "get", "way", "thing"). A probe that "recovers" them recovers the register,
+#: not the content.
+FILLER_WORDS: frozenset[str] = frozenset(
+    """like just really actually simply pretty quite basically literally totally truly definitely certainly
+    maybe probably perhaps oh ok okay yeah yes hey um uh lot lots bit thing things stuff way kind sort
+    let lets get gets getting got gotten make makes making say says said going gonna""".split()
+)
+
+
+@contextmanager
+def one_blas_thread():
+    """Run the block with one BLAS thread: the probes solve many small systems (a few hundred unknowns), which
+    extra threads only slow down, the more so on a busy machine. Numbers are unchanged up to rounding."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
+        yield
+        return
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
+
+
+def _stem(word: str) -> str | None:
+    """The word without a contraction or possessive ending; None for a negated auxiliary ("don't")."""
+    if "n't" in word:
+        return None
+    for ending in CLITICS:
+        if word.endswith(ending) and len(word) > len(ending):
+            return word[: -len(ending)]
+    return word.strip("'")
+
+
+def _words(text: str) -> list[tuple[str, str | None]]:
+    if not isinstance(text, str):
+        raise ValueError(f"text must be a string, got {type(text).__name__} ({text!r}).")
+    return [(raw, _stem(raw)) for raw in _WORD.findall(text.lower().translate(_APOSTROPHES))]
+
+
+def _stop_words() -> frozenset[str]:
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    return ENGLISH_STOP_WORDS
 
 
 def content_words(text: str) -> list[str]:
-    """Lower-cased words of ``text`` without English stop words, in order, each once."""
-    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+    """Lower-cased content words of ``text``, in order, each once.
 
-    words = [w for w in _WORD.findall(text.lower()) if len(w) > 1 and w not in ENGLISH_STOP_WORDS]
+    Left out: English stop words (scikit-learn's list), one-letter words, negated auxiliaries ("don't"),
+    and :data:`FILLER_WORDS`; contraction and possessive endings (:data:`CLITICS`) are cut off first, so
+    "it's" goes (as "it") and "director's" counts as "director".
+    """
+    stop = _stop_words()
+    words = [w for _, w in _words(text) if w and len(w) > 1 and w not in stop and w not in FILLER_WORDS]
     return list(dict.fromkeys(words))
+
+
+def left_out_words(texts: Sequence[str]) -> Counter:
+    """How often each word is left out as a contraction or a filler (not as a plain stop word), over ``texts``.
+
+    Counts one per sentence, as the vocabulary does: the words a naive "not a stop word" rule would have
+    made content words.
+    """
+    stop = _stop_words()
+    found: Counter = Counter()
+    for text in texts:
+        dropped = set()
+        for raw, w in _words(text):
+            if len(raw) < 2 or raw in stop:
+                continue  # an ordinary stop word or a letter: not what this rule adds
+            if w is None or len(w) < 2 or w in stop or w in FILLER_WORDS:
+                dropped.add(raw)
+        found.update(dropped)
+    return found
 
 
 def build_vocabulary(texts: Sequence[str], min_count: int = 3, max_words: int | None = None) -> list[str]:
@@ -171,39 +244,155 @@ def inversion_by_layer(train: dict, y_train, test: dict, y_test, poolings: Seque
     for p in poolings:
         if p not in train or p not in test:
             raise ValueError(f"Pooling {p!r} is missing from the features; computed: {list(train)}.")
-        xa, xb = np.asarray(train[p]), np.asarray(test[p])
-        todo = layers if layers is not None else range(xa.shape[0])
-        out[p] = {}
-        for layer in todo:
-            probe = fit_inversion_probe(xa[layer], y_train)
-            out[p][layer] = {**prf(probe.predict(xb[layer]), y_test), "alpha": probe.alpha}
+    with one_blas_thread():
+        for p in poolings:
+            xa, xb = np.asarray(train[p]), np.asarray(test[p])
+            todo = layers if layers is not None else range(xa.shape[0])
+            out[p] = {}
+            for layer in todo:
+                probe = fit_inversion_probe(xa[layer], y_train)
+                out[p][layer] = {**prf(probe.predict(xb[layer]), y_test), "alpha": probe.alpha}
     return out
 
 
-def draw_inversion_by_layer(results: dict, baseline: dict, title: str = "bag-of-words inversion (test)"):
-    """F1 (solid) and recall (dotted) per layer for each pooling, with the frequent-words baseline.
+def split_indices(n: int, seed: int = 0, train_share: float = 0.75) -> tuple[np.ndarray, np.ndarray]:
+    """A random train/test split of ``n`` sentences: (train indices, test indices), each sorted.
+
+    Seed 0 is the split the notebook's main table uses; other seeds give the error bars.
+    """
+    if not isinstance(n, (int, np.integer)) or n < 4:
+        raise ValueError(f"n must be an integer of at least 4 sentences, got {n!r}.")
+    if not 0 < train_share < 1:
+        raise ValueError(f"train_share must lie strictly between 0 and 1, got {train_share!r}.")
+    order = np.random.default_rng(seed).permutation(int(n))
+    cut = int(train_share * n)
+    return np.sort(order[:cut]), np.sort(order[cut:])
+
+
+@dataclass
+class SplitStudy:
+    """The inversion probe repeated over several random train/test splits (one value per split = per seed).
+
+    Attributes:
+        seeds: the split seeds, in order (seed 0 = the notebook's main split).
+        scores: metric ("precision", "recall", "f1") -> pooling -> layer -> Estimate over the splits.
+        baseline: metric -> Estimate of the frequent-words baseline over the same splits.
+        vocab_sizes: the vocabulary size of each split (built from its training sentences).
+        n_train / n_test: sentences per split.
+    """
+
+    seeds: list[int]
+    scores: dict[str, dict[str, dict[int, Estimate]]]
+    baseline: dict[str, Estimate]
+    vocab_sizes: list[int] = field(default_factory=list)
+    n_train: int = 0
+    n_test: int = 0
+
+    @property
+    def f1(self) -> dict[str, dict[int, Estimate]]:
+        """pooling -> layer -> Estimate of the test F1 over the splits."""
+        return self.scores["f1"]
+
+    @property
+    def poolings(self) -> list[str]:
+        return list(self.f1)
+
+    @property
+    def layers(self) -> list[int]:
+        return sorted(next(iter(self.f1.values())))
+
+
+def inversion_over_splits(features: dict, texts: Sequence[str], seeds: Sequence[int] = (0, 1, 2, 3, 4), *,
+                          min_count: int = 3, train_share: float = 0.75, poolings: Sequence[str] = ("cls", "mean"),
+                          layers: Sequence[int] | None = None) -> SplitStudy:
+    """Rebuild vocabulary, baseline and probes on each seed's train/test split (:func:`split_indices`).
 
     Args:
-        results: :func:`inversion_by_layer` output.
-        baseline: :func:`frequent_words_baseline` output.
+        features: pooling -> (L+1,N,H) vectors of ``texts``.
+        texts: the N sentences.
+        seeds: one split per seed; the spread over them is the error bar (it holds both the test sample's
+            noise and the training sample's).
+        min_count: a vocabulary word occurs in at least this many training sentences.
 
     Returns:
-        a matplotlib Figure (show it with ``helpers.show(fig)``).
+        SplitStudy with an Estimate per metric, pooling and layer, paired by seed with the baseline's.
     """
-    fig = new_figure(7, 3.8, dpi=85)
-    ax = fig.add_subplot()
-    for p, per in results.items():
-        label = POOLING_LABELS.get(p, p)
-        layers = sorted(per)
-        line, = ax.plot(layers, [per[x]["f1"] for x in layers], "o-", label=f"{label} F1")
-        ax.plot(layers, [per[x]["recall"] for x in layers], ":", color=line.get_color(), label=f"{label} recall")
-    ax.axhline(baseline["f1"], color="grey", ls="--", label=f"frequent words F1 (top {baseline['k']})")
-    ax.set_xlabel("layer (0 = embeddings)")
-    ax.set_ylabel("score")
-    ax.set_ylim(0, 1)
-    ax.set_title(title, fontsize=10)
-    ax.legend(fontsize=7, ncol=2)
-    return fig
+    texts = list(texts)
+    if not seeds:
+        raise ValueError("seeds is empty: give at least one split seed, e.g. seeds=(0, 1, 2).")
+    for p in poolings:
+        if p not in features:
+            raise ValueError(f"Pooling {p!r} is missing from the features; computed: {list(features)}.")
+        if np.asarray(features[p]).shape[1] != len(texts):
+            raise ValueError(f"features[{p!r}] holds {np.asarray(features[p]).shape[1]} sentences but there are "
+                             f"{len(texts)} texts: give the vectors of exactly these texts.")
+    metrics = ("precision", "recall", "f1")
+    runs: dict = {m: {} for m in metrics}
+    base: dict = {m: [] for m in metrics}
+    sizes, n_split = [], (0, 0)
+    for seed in seeds:
+        tr, te = split_indices(len(texts), seed, train_share)
+        vocab = build_vocabulary([texts[i] for i in tr], min_count=min_count)
+        y = bag_of_words(texts, vocab)
+        b = frequent_words_baseline(y[tr], y[te])
+        res = inversion_by_layer({p: np.asarray(features[p])[:, tr] for p in poolings}, y[tr],
+                                 {p: np.asarray(features[p])[:, te] for p in poolings}, y[te], poolings, layers)
+        for m in metrics:
+            base[m].append(b[m])
+            for p, per in res.items():
+                for layer, r in per.items():
+                    runs[m].setdefault(p, {}).setdefault(layer, []).append(r[m])
+        sizes.append(len(vocab))
+        n_split = (len(tr), len(te))
+    scores = {m: {p: {layer: Estimate(v, f"{p} {m}, layer {layer}") for layer, v in per.items()}
+                  for p, per in runs[m].items()} for m in metrics}
+    baseline = {m: Estimate(v, f"baseline {m}") for m, v in base.items()}
+    return SplitStudy([int(s) for s in seeds], scores, baseline, sizes, *n_split)
+
+
+def split_difference(a: Estimate, b: Estimate) -> Estimate:
+    """Per-split differences a - b of two estimates measured on the same train/test splits (same seeds, same order).
+
+    Micro F1 over (sentence, word) pairs is not a mean of per-sentence scores, so the core's paired bootstrap over
+    sentences (:func:`helpers.core.stats.paired_difference`) does not apply; pairing by split does.
+    """
+    if a.n != b.n:
+        raise ValueError(f"Paired estimates need one value per seed on both sides, got {a.n} and {b.n}.")
+    return Estimate(a.values - b.values, f"{a.name} - {b.name}" if a.name and b.name else "")
+
+
+def split_verdict(a: Estimate, b: Estimate, level: float = 0.95) -> str:
+    """"higher", "lower" or "indistinguishable" (the core's words): ``a`` against ``b`` over the same splits.
+
+    "higher" when the whole ``level`` confidence interval of the per-seed differences lies above 0, "lower" when it
+    lies below 0, else "indistinguishable". With a single seed the interval is a point: any difference counts.
+    """
+    lo, hi = split_difference(a, b).ci(level)
+    if lo > 0:
+        return "higher"
+    if hi < 0:
+        return "lower"
+    return "indistinguishable"
+
+
+def format_split_table(study: SplitStudy, level: float = 0.95) -> str:
+    """A plain-text table: per layer, each pooling's F1 as mean ± std over the splits and its confidence interval."""
+    width = 30
+    lines = [f"{'layer':>5} | " + " | ".join(f"{p + ' F1: mean ± std [' + f'{level:.0%}' + ' CI]':^{width}}"
+                                            for p in study.poolings)]
+    for layer in study.layers:
+        cells = []
+        for p in study.poolings:
+            e = study.f1[p][layer]
+            lo, hi = e.ci(level)
+            cells.append(f"{e.mean:.3f} ± {e.std:.3f} [{lo:.3f}, {hi:.3f}]".center(width))
+        lines.append(f"{layer:>5} | " + " | ".join(cells))
+    b = study.baseline["f1"]
+    lo, hi = b.ci(level)
+    lines.append(f"frequent-words baseline F1: {b.mean:.3f} ± {b.std:.3f} [{lo:.3f}, {hi:.3f}]; {len(study.seeds)} "
+                 f"splits of {study.n_train} train / {study.n_test} test sentences (vocabulary "
+                 f"{min(study.vocab_sizes)}-{max(study.vocab_sizes)} words)")
+    return "\n".join(lines)
 
 
 def recovered_words(probe: InversionProbe, x, vocab: Sequence[str], texts: Sequence[str]) -> list[dict]:
@@ -251,66 +440,3 @@ def neighbour_words(x_train, y_train, x_test, y_test) -> dict[str, float]:
     return prf(guess, y_test)
 
 
-# ----------------------------------------------------------------------------- exercise check
-
-
-def check_leakier(answer, results: dict, layer: int | None = None) -> CheckResult:
-    """Check a guess of which pooling lets the probe recover more words (higher F1) at ``layer``; never raises."""
-    if unanswered(answer):
-        return CheckResult(None, "Not answered yet: replace the ... with 'cls' or 'mean'.")
-    guess = str(answer).strip().lower()
-    if guess not in results:
-        return CheckResult(False, f"Not quite: answer with one of {sorted(results)}, got {answer!r}.")
-    layer = max(results[guess]) if layer is None else layer
-    f1 = {p: per[layer]["f1"] for p, per in results.items()}
-    best = max(f1, key=f1.get)
-    details = {"layer": layer, "f1": f1, "best": best}
-    table = ", ".join(f"{p} F1 {v:.3f}" for p, v in f1.items())
-    if guess == best:
-        return CheckResult(True, f"Right: at layer {layer} {best} gives away more words ({table}).", details)
-    return CheckResult(False, f"Not quite: at layer {layer} {best} gives away more words ({table}).", details)
-
-
-#: An F1 gap over the baseline smaller than this is called "by a hair" in check_beats_baseline's message.
-SMALL_F1_GAP = 0.01
-
-
-def check_beats_baseline(answer, results: dict, baseline: dict, pooling: str = "cls",
-                         layer: int | None = None) -> CheckResult:
-    """Check a True/False guess: does ``pooling``'s probe at ``layer`` beat the frequent-words baseline (higher F1)?
-
-    Args:
-        answer: True or False; ``...``/None = not answered.
-        results: ``inversion_by_layer`` output, pooling -> layer -> {"precision", "recall", "f1"}.
-        baseline: ``frequent_words_baseline`` output.
-        pooling: which vector the question is about.
-        layer: which layer; default the last one probed.
-
-    The verdict is the plain comparison of the two F1 values; a gap under ``SMALL_F1_GAP`` is flagged as too
-    small to show word identity.
-    """
-    if unanswered(answer):
-        return CheckResult(None, "Not answered yet: replace the ... with True or False.")
-    if not isinstance(answer, (bool, np.bool_)):
-        return CheckResult(False, f"Not quite: answer True or False, not {answer!r}.")
-    if pooling not in results:
-        return CheckResult(False, f"Not quite: {pooling!r} was not probed; the results hold {sorted(results)}.")
-    layer = max(results[pooling]) if layer is None else layer
-    if layer not in results[pooling]:
-        return CheckResult(False, f"Not quite: layer {layer} was not probed; the results hold "
-                                  f"{sorted(results[pooling])}.")
-    probe_f1, base_f1 = float(results[pooling][layer]["f1"]), float(baseline["f1"])
-    truth = probe_f1 > base_f1
-    details = {"layer": layer, "probe_f1": probe_f1, "baseline_f1": base_f1, "beats": truth}
-    numbers = f"{pooling} probe F1 {probe_f1:.3f} vs frequent-words baseline F1 {base_f1:.3f} at layer {layer}"
-    if bool(answer) == truth:
-        if not truth:
-            meaning = "so a guess of the common words does as well as reading this vector"
-        elif probe_f1 - base_f1 < SMALL_F1_GAP:
-            meaning = ("but only by a hair: a probe can edge past the baseline just by guessing a different number "
-                       "of the common words, so only a clear gap shows that the vector holds the sentence's words")
-        else:
-            meaning = "so the vector holds word identity beyond 'which words are common'"
-        return CheckResult(True, f"Right: {numbers}, {meaning}.", details)
-    return CheckResult(False, f"Not quite: {numbers}. Compare the F1 in the table's row for layer {layer} with the "
-                              f"baseline's line above it.", details)

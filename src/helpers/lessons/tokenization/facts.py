@@ -1,21 +1,16 @@
-"""Notebook 01 · Tokenization: WordPiece tables, special tokens, padding, truncation, traps and checks.
+"""Notebook 01 · compute: special tokens, WordPiece rows, padding, truncation, [UNK], traps and count bounds.
 
 Every function takes a LoadedModel (or reads ``lm.tokenizer``) and returns plain data (lists of dicts,
-dicts); the ``*_html`` functions render that data, and the ``build_*_explorer`` functions wire it to
-widgets as :class:`~helpers.ui.explorer.Explorer` instances.
+dicts); :mod:`.views` renders it, :mod:`.checks` checks the Try-it answers against it.
 """
 
 from __future__ import annotations
 
-import html
+import re
 from typing import Any, Sequence
 
-import torch
-
-from ..core.checks import CheckResult, unanswered
-from ..core.cube import encode, encode_ids
-from ..core.models import LoadedModel
-from ..ui.explorer import Explorer
+from ...core.cube import encode, encode_ids
+from ...core.models import LoadedModel
 
 #: The special tokens a BERT tokenizer knows, in the order the lesson shows them, with their job.
 SPECIAL_ROLES: dict[str, str] = {
@@ -23,12 +18,8 @@ SPECIAL_ROLES: dict[str, str] = {
     "sep_token": "added after each sentence: once for one sentence, twice for a pair",
     "pad_token": "fills short rows of a batch up to the longest row; the attention mask hides it",
     "mask_token": "replaces words during masked-language-model pretraining (never added by the tokenizer)",
-    "unk_token": "stands for a character or word the vocabulary cannot spell",
+    "unk_token": "stands for a whole word the vocabulary cannot spell (one unknown character is enough)",
 }
-
-#: Colours for the display kinds of :func:`display_kind` in the HTML tables.
-KIND_COLOURS = {"special": "#dbe9f6", "piece": "#fdebd0", "unk": "#f5b7b1", "pad": "#eeeeee", "word": "#ffffff"}
-
 
 def _tokenizer(lm_or_tokenizer):
     tok = getattr(lm_or_tokenizer, "tokenizer", lm_or_tokenizer)
@@ -91,6 +82,12 @@ def normalized(lm: LoadedModel, text: str) -> str:
     if backend is not None and backend.normalizer is not None:
         return backend.normalizer.normalize_str(text)
     return text.lower() if getattr(tok, "do_lower_case", False) else text
+
+
+def normaliser_facts(lm: LoadedModel) -> dict[str, bool]:
+    """What this tokenizer's normaliser does: ``lower_cases`` ("BERT" -> "bert") and ``strips_accents`` ("é" -> "e")."""
+    return {"lower_cases": normalized(lm, "BERT") != "BERT",
+            "strips_accents": "\u00e9" not in normalized(lm, "Caf\u00e9").lower()}
 
 
 def token_rows(
@@ -222,6 +219,75 @@ def truncation_view(lm: LoadedModel, text: str, max_length: int, pair: str | Non
     }
 
 
+# ----------------------------------------------------------------------------- pieces and [UNK]
+
+
+def split_words(lm: LoadedModel, words: Sequence[str]) -> dict[str, list[str]]:
+    """Each word tokenized on its own (no special tokens): word -> its WordPiece pieces."""
+    tok = _tokenizer(lm)
+    if isinstance(words, str):
+        raise ValueError("words must be a list of words, not one string: split_words(lm, ['film', 'films']).")
+    return {_check_text(w, "each word"): list(tok.tokenize(w)) for w in words}
+
+
+def describe_wordpieces(pieces: dict[str, list[str]], lower_cases: bool, strips_accents: bool | None = None,
+                        unk_token: str = "[UNK]") -> str:
+    """"With this model we found: ...": which words stay whole, which split (into how many pieces), which become
+    [UNK], and what the normaliser does; a pure function of :func:`split_words` output."""
+    whole = [w for w, p in pieces.items() if len(p) == 1 and p[0] != unk_token]
+    split = [(w, len(p)) for w, p in pieces.items() if len(p) > 1 and unk_token not in p]
+    unknown = [w for w, p in pieces.items() if unk_token in p]
+    parts = []
+    if whole:
+        parts.append(", ".join(repr(w) for w in whole) + (" stays" if len(whole) == 1 else " stay") + " one piece")
+    if split:
+        parts.append(", ".join(f"{w!r} ({n} pieces)" for w, n in split) + (" splits" if len(split) == 1 else " split"))
+    if unknown:
+        each = " each" if len(unknown) > 1 else ""
+        parts.append(", ".join(repr(w) for w in unknown) + f" become{'s' if len(unknown) == 1 else ''} a single "
+                     f"{unk_token}{each}")
+    else:
+        parts.append(f"no word becomes {unk_token}")
+    norm = "this tokenizer lower-cases" if lower_cases else "this tokenizer keeps upper case"
+    if strips_accents is not None:
+        norm += " and strips accents" if strips_accents else " and keeps accents"
+    return "With this model we found: " + "; ".join(parts) + f"; {norm}."
+
+
+def unknown_word_demo(lm: LoadedModel, word: str = "snow\u26c4man", char: str = "\u26c4") -> dict[str, Any]:
+    """What one character the vocabulary cannot spell does to the word around it.
+
+    Returns:
+        dict with ``rows`` ([(text, pieces)] for the word, the word without ``char`` and ``char`` alone),
+        ``whole_word`` (True when the word became one [UNK], its spellable parts lost too), ``char_unknown``
+        and ``unk_token``.
+    """
+    tok = _tokenizer(lm)
+    word, char = _check_text(word, "word"), _check_text(char, "char")
+    if not char or char not in word:
+        raise ValueError(f"char {char!r} must occur in word {word!r}: "
+                         "e.g. unknown_word_demo(lm, 'snow\u26c4man', '\u26c4').")
+    without = word.replace(char, "")
+    rows = [(w, list(tok.tokenize(w))) for w in (word, without, char)]
+    unk = str(tok.unk_token)
+    return {"rows": rows, "whole_word": rows[0][1] == [unk], "char_unknown": unk in rows[2][1], "unk_token": unk}
+
+
+def describe_unknown_word(demo: dict[str, Any]) -> str:
+    """The :func:`unknown_word_demo` result in one sentence (a pure function of the dict)."""
+    (word, pieces), (without, rest), (char, alone) = demo["rows"]
+    unk = demo["unk_token"]
+    if demo["whole_word"]:
+        return (f"With this model we found: {word!r} -> {pieces}: the one character {char!r} that this vocabulary cannot "
+                f"spell turned the WHOLE word into a single {unk}, and the pieces it could spell ({without!r} -> "
+                f"{rest}) are lost with it.")
+    if unk in pieces:
+        return (f"With this model we found: {word!r} -> {pieces}: the {unk} covers part of the word, and the rest "
+                "keeps its pieces.")
+    return (f"With this model we found: {word!r} -> {pieces}: this vocabulary can spell {char!r} ({alone}), so no "
+            f"{unk} appears.")
+
+
 # ----------------------------------------------------------------------------- traps
 
 
@@ -296,35 +362,7 @@ def padding_trap(lm: LoadedModel, text: str, longer: str) -> dict[str, Any]:
     }
 
 
-# ----------------------------------------------------------------------------- rendering
-
-
-def _cell(text: Any, colour: str = "#ffffff", bold: bool = False) -> str:
-    weight = "font-weight:bold;" if bold else ""
-    return (
-        f'<td style="background:{colour};{weight}padding:2px 6px;border:1px solid #ccc;'
-        f'font-family:monospace;text-align:center">{html.escape(str(text))}</td>'
-    )
-
-
-def tokens_html(rows: Sequence[dict[str, Any]], caption: str = "") -> str:
-    """An HTML table of :func:`token_rows` output: one column per position, one row per field."""
-    if not rows:
-        return f"<p><i>{html.escape(caption or 'no tokens')}</i></p>"
-    lines = ['<table style="border-collapse:collapse">']
-    if caption:
-        lines.append(f'<caption style="text-align:left">{html.escape(caption)}</caption>')
-    fields = [("position", "position"), ("token", "token"), ("id", "input_ids"),
-              ("token_type_id", "token_type_ids"), ("attention_mask", "attention_mask")]
-    for key, label in fields:
-        cells = "".join(_cell(r[key], KIND_COLOURS[r["kind"]], bold=key == "token") for r in rows)
-        lines.append(f'<tr><th style="text-align:right;padding-right:6px">{label}</th>{cells}</tr>')
-    lines.append("</table>")
-    legend = " ".join(
-        f'<span style="background:{c};border:1px solid #ccc;padding:0 4px">{k}</span>' for k, c in KIND_COLOURS.items()
-    )
-    lines.append(f'<div style="font-size:85%">colours: {legend} (piece = a "##" continuation)</div>')
-    return "\n".join(lines)
+# ----------------------------------------------------------------------------- the live view and the count bounds
 
 
 def wordpiece_view(lm: LoadedModel, text: str, pair: str = "", add_special_tokens: bool = True) -> dict[str, Any]:
@@ -342,177 +380,29 @@ def wordpiece_view(lm: LoadedModel, text: str, pair: str = "", add_special_token
     return {"rows": rows, "summary": summarize_rows(rows), "normalized": normalized(lm, text)}
 
 
-def wordpiece_view_html(view: dict[str, Any]) -> str:
-    """Render :func:`wordpiece_view` output: normalised text, counts and the token table."""
-    if view["summary"] is None:
-        return "<p><i>Type a sentence in the box.</i></p>"
-    s = view["summary"]
-    info = (
-        f"<p>normalised: <code>{html.escape(view['normalized'])}</code><br>"
-        f"{s['tokens']} tokens from {s['words']} words: {s['pieces']} '##' piece(s), "
-        f"{s['unknown']} [UNK], {s['special']} special</p>"
-    )
-    return info + tokens_html(view["rows"])
+_PRE_TOKEN = re.compile(r"\w+|[^\w\s]")
 
 
-def wordpiece_html(lm: LoadedModel, text: str, pair: str = "", add_special_tokens: bool = True) -> str:
-    """The live WordPiece view for one text box state: normalised text, counts and the token table."""
-    return wordpiece_view_html(wordpiece_view(lm, text, pair, add_special_tokens))
-
-
-def batch_html(batch: dict[str, Any]) -> str:
-    """An HTML grid of a padded batch: tokens, ids and attention mask per row."""
-    tok_rows = batch["tokens"]
-    lines = ['<table style="border-collapse:collapse">']
-    for b, tokens in enumerate(tok_rows):
-        for label, values in (("token", tokens), ("input_ids", batch["input_ids"][b]),
-                              ("attention_mask", batch["attention_mask"][b])):
-            cells = "".join(
-                _cell(v, KIND_COLOURS["pad"] if m == 0 else "#ffffff", bold=label == "token")
-                for v, m in zip(values, batch["attention_mask"][b])
-            )
-            lines.append(f'<tr><th style="text-align:right;padding-right:6px">row {b} {label}</th>{cells}</tr>')
-        lines.append('<tr><td style="height:6px"></td></tr>')
-    lines.append("</table>")
-    return "\n".join(lines)
-
-
-def truncation_html(view: dict[str, Any]) -> str:
-    """Kept tokens, then the cut ones struck through, and whether the row still ends with [SEP]."""
-    kept = " ".join(f"<code>{html.escape(t)}</code>" for t in view["kept"])
-    cut = " ".join(f'<code style="color:#b03a2e"><s>{html.escape(t)}</s></code>' for t in view["cut"]) or "<i>nothing</i>"
-    return (
-        f"<p>max_length = {view['max_length']} (the full input has {view['full_length']} tokens)</p>"
-        f"<p><b>kept</b> ({len(view['kept'])}): {kept}</p>"
-        f"<p><b>cut</b> ({len(view['cut'])}): {cut}</p>"
-        f"<p>last token: <code>{html.escape(view['last_token'])}</code>"
-        f" ({'still [SEP]' if view['ends_with_sep'] else 'not [SEP]'})</p>"
-    )
-
-
-# ----------------------------------------------------------------------------- widgets
-
-
-def build_wordpiece_explorer(lm: LoadedModel, text: str = "The unbelievably long film was très boring!",
-                             pair: str = "") -> Explorer:
-    """A text box (and an optional second sentence) that re-tokenizes as you type.
-
-    Returns:
-        Explorer with controls ``text``, ``pair`` (Text) and ``add_special_tokens`` (Checkbox), view
-        ``table`` (HTML); its state holds :func:`wordpiece_view`'s ``rows``, ``summary`` and ``normalized``.
-    """
-    import ipywidgets as W
-
-    controls = {
-        "text": W.Text(value=text, description="sentence", continuous_update=True, layout=W.Layout(width="95%")),
-        "pair": W.Text(value=pair, description="pair (opt.)", placeholder="a second sentence (segment 1)",
-                       continuous_update=True, layout=W.Layout(width="95%")),
-        "add_special_tokens": W.Checkbox(value=True, description="add_special_tokens"),
-    }
-
-    def update(values: dict, views: dict) -> dict:
-        view = wordpiece_view(lm, values["text"], values["pair"], values["add_special_tokens"])
-        views["table"].value = wordpiece_view_html(view)
-        return view
-
-    return Explorer(controls, {"table": W.HTML()}, update)
-
-
-def build_truncation_explorer(lm: LoadedModel, text: str, pair: str | None = None,
-                              start: int | None = None) -> Explorer:
-    """A max_length slider that shows what the cut keeps, what it drops and where [SEP] ends up.
-
-    Returns:
-        Explorer with control ``max_length`` (IntSlider) and view ``cut`` (HTML); its state holds
-        :func:`truncation_view`'s output (``kept``, ``cut``, ``full_length``, ``last_token``, ``ends_with_sep``).
-    """
-    import ipywidgets as W
-
-    full = len(token_rows(lm, text, pair))
-    floor = 3 if pair is None else 4
-    slider = W.IntSlider(value=start or max(floor, full // 2), min=floor, max=max(full, floor),
-                         description="max_length", continuous_update=True)
-
-    def update(values: dict, views: dict) -> dict:
-        view = truncation_view(lm, text, values["max_length"], pair)
-        views["cut"].value = truncation_html(view)
-        return view
-
-    return Explorer({"max_length": slider}, {"cut": W.HTML()}, update)
-
-
-# ----------------------------------------------------------------------------- checks for the "Try it" cells
-
-
-def check_token_count(lm: LoadedModel, text: str, answer: Any) -> CheckResult:
-    """Is ``answer`` the number of tokens ``text`` becomes, [CLS] and [SEP] included?"""
-    if unanswered(answer):
-        return CheckResult(None, "Not answered yet: replace ... with your prediction (an integer) and run both cells.")
-    if isinstance(answer, bool) or not isinstance(answer, int):
-        return CheckResult(False, f"Give a whole number of tokens, not {answer!r}.")
-    rows = token_rows(lm, text)
-    truth = len(rows)
-    tokens = " ".join(r["token"] for r in rows)
-    if answer == truth:
-        return CheckResult(True, f"Right: {truth} tokens: {tokens}")
-    hint = ""
-    if answer == truth - 2:
-        hint = " You counted the word pieces but forgot [CLS] and [SEP]."
-    elif answer < truth:
-        hint = " Some words split into several '##' pieces."
-    return CheckResult(False, f"Not quite: you said {answer}, the tokenizer gives {truth}: {tokens}.{hint}")
-
-
-def _as_int_list(value: Any, what: str) -> list[int] | str:
-    if isinstance(value, torch.Tensor):
-        value = value.flatten().tolist()
-    try:
-        return [int(x) for x in value]
-    except (TypeError, ValueError):
-        return f"{what} must be a list of integers, got {type(value).__name__}."
-
-
-def check_pair_encoding(lm: LoadedModel, first: str, second: str, input_ids: Any, token_type_ids: Any) -> CheckResult:
-    """Do the hand-built ``input_ids`` and ``token_type_ids`` match the tokenizer's pair encoding?"""
-    if unanswered(input_ids) or unanswered(token_type_ids):
-        return CheckResult(None, "Not answered yet: build my_input_ids and my_token_type_ids, then run this cell.")
-    rows = token_rows(lm, first, second)
-    ids_truth = [r["id"] for r in rows]
-    types_truth = [r["token_type_id"] for r in rows]
-    ids = _as_int_list(input_ids, "input_ids")
-    types = _as_int_list(token_type_ids, "token_type_ids")
-    for got in (ids, types):
-        if isinstance(got, str):
-            return CheckResult(False, got)
+def pre_tokens(lm: LoadedModel, text: str) -> list[str]:
+    """The words and punctuation marks WordPiece starts from (the tokenizer's pre-tokenizer, after normalising)."""
     tok = _tokenizer(lm)
-    problems = []
-    if ids != ids_truth:
-        where = next((i for i, (a, b) in enumerate(zip(ids, ids_truth)) if a != b), min(len(ids), len(ids_truth)))
-        problems.append(
-            f"input_ids differ first at position {where} (you have {len(ids)} ids, the tokenizer {len(ids_truth)}); "
-            f"expected tokens: {' '.join(tok.convert_ids_to_tokens(ids_truth))}"
-        )
-        if ids.count(tok.sep_token_id) != ids_truth.count(tok.sep_token_id):
-            problems.append(f"a pair has {ids_truth.count(tok.sep_token_id)} [SEP] tokens")
-    if types != types_truth:
-        problems.append(
-            f"token_type_ids should be {types_truth}: 0 for [CLS], the first sentence and its [SEP]; "
-            "1 for the second sentence and the final [SEP]"
-        )
-    if problems:
-        return CheckResult(False, "Not yet: " + "; ".join(problems) + ".")
-    return CheckResult(True, f"Right: your {len(ids)} ids and segment ids match tokenizer(first, second) exactly.")
+    text = _check_text(text)
+    backend = getattr(tok, "backend_tokenizer", None)
+    if backend is not None and backend.pre_tokenizer is not None:
+        return [w for w, _ in backend.pre_tokenizer.pre_tokenize_str(normalized(lm, text))]
+    return _PRE_TOKEN.findall(normalized(lm, text))
 
 
-def check_padding_answer(answer: Any) -> CheckResult:
-    """Which field tells the model to ignore padding: "input_ids" or "attention_mask"?"""
-    if unanswered(answer):
-        return CheckResult(None, "Not answered yet: set answer to 'input_ids' or 'attention_mask'.")
-    text = str(answer).strip().strip("'\"").lower()
-    if text == "attention_mask":
-        return CheckResult(True, "Right: the [PAD] id is an ordinary embedding; only the attention mask keeps "
-                                 "real tokens from attending to it.")
-    if text in ("input_ids", "pad", "[pad]", "pad_token_id"):
-        return CheckResult(False, "Not quite: the [PAD] id alone changes the output (see the unmasked distance "
-                                  "above); the attention mask is what hides padding.")
-    return CheckResult(False, f"{answer!r} is not one of 'input_ids' or 'attention_mask'.")
+def token_count_bounds(lm: LoadedModel, text: str) -> dict[str, int]:
+    """The fewest and the most tokens ``text`` can become with any WordPiece vocabulary, [CLS] and [SEP] included.
+
+    Returns:
+        dict with ``fewest`` (every word and punctuation mark one piece), ``most`` (every character its own piece)
+        and ``specials`` (the tokens the tokenizer adds around one sentence).
+    """
+    tok = _tokenizer(lm)
+    marks = pre_tokens(lm, text)
+    specials = len(tok("", add_special_tokens=True)["input_ids"])
+    return {"fewest": len(marks) + specials, "most": sum(len(m) for m in marks) + specials, "specials": specials}
+
+
