@@ -83,3 +83,10 @@ def test_layer_numbering_of_the_embedded_model(embedded):
 
     numbering = layer_numbering(encode(embedded, ["The film was a quiet delight."]))
     assert numbering["hidden_states"][0] == 7 and numbering["attentions"][0] == 6 and numbering["num_heads"] == 12
+
+
+def test_unanswered_placeholders():
+    from helpers.core.checks import unanswered
+
+    assert unanswered(...) and unanswered(None) and unanswered((..., ...)) and unanswered([3, ...])
+    assert not unanswered(0) and not unanswered((2, 5)) and not unanswered("") and not unanswered([])

@@ -77,9 +77,14 @@ def test_layering(path):
         assert not others, f"a lesson never imports another lesson; {path.relative_to(PKG)} imports {others}"
 
 
+#: Conventional entry-point names every command-line module may define.
+ENTRY_POINTS = {"main"}
+
+
 def _definitions(path: Path) -> set[str]:
     tree = ast.parse(path.read_text(encoding="utf-8"))
-    return {n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef)) and not n.name.startswith("_")}
+    return {n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef))
+            and not n.name.startswith("_") and n.name not in ENTRY_POINTS}
 
 
 def test_no_lesson_redefines_a_core_name():

@@ -32,5 +32,7 @@ class CheckResult:
 
 
 def unanswered(answer: Any) -> bool:
-    """True for the placeholders a reader has not replaced yet (``...`` or None)."""
-    return answer is None or answer is Ellipsis
+    """True for the placeholders a reader has not replaced yet: ``...``, None, or a tuple/list holding one (``(..., ...)``)."""
+    if answer is None or answer is Ellipsis:
+        return True
+    return isinstance(answer, (tuple, list)) and any(a is Ellipsis for a in answer)
