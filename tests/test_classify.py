@@ -1,5 +1,5 @@
-"""Notebook 05's classifier on features (grid, seeds, baseline, errors) and the fine-tuning loop of notebook 06
-(helpers.core.finetune)."""
+"""Notebook 05's classifier on features (a wide grid, seeds, baseline, errors, findings) and the fine-tuning loop
+of notebook 06 (helpers.core.finetune)."""
 
 import numpy as np
 import pytest
@@ -138,3 +138,73 @@ def test_frozen_prefix_path_matches_the_full_model(tiny):
     with torch.no_grad():
         torch.testing.assert_close(FT._top_forward(model, blocks, *prefix.batch([3, 4], "cpu")),
                                    model(**FT._batch(tiny, TEXTS[3:5], 64, "cpu")), atol=1e-4, rtol=1e-4)
+
+
+# ----------------------------------------------------------------------------- notebook 05: the grid over C and the findings
+
+
+def test_the_wide_grid_extends_the_default_at_both_ends():
+    assert min(C.WIDE_CS) < min(L.DEFAULT_CS) and max(C.WIDE_CS) > max(L.DEFAULT_CS)
+    assert set(L.DEFAULT_CS) <= set(C.WIDE_CS)
+    x, y = _blobs()
+    res = C.classify(x, y, x, y, seeds=(0,))  # the default grid is the wide one
+    assert set(res.grid) == set(C.WIDE_CS)
+
+
+def test_grid_edge_and_its_note():
+    grid = {0.01: 0.6, 0.1: 0.7, 1.0: 0.65}
+    assert C.grid_edge(grid, 0.1) is None
+    inside = C.edge_note(grid, 0.1)
+    assert inside.startswith("C at the edge of the grid? no") and "C=0.01 (0.600) below" in inside
+    assert C.grid_edge(grid, 0.01) == "smallest" and C.grid_edge(grid, 1.0) == "largest"
+    low = C.edge_note(grid, 0.01)
+    assert low.startswith("Warning") and "smallest" in low and "below" in low
+    assert "above" in C.edge_note(grid, 1.0)
+    assert C.grid_edge({1.0: 0.5}, 1.0) == "only" and C.edge_note({1.0: 0.5}, 1.0).startswith("Warning")
+    with pytest.raises(ValueError, match="not one of the grid"):
+        C.grid_edge(grid, 3.0)
+    x, y = _blobs()
+    res = C.classify(x, y, x, y, Cs=(0.1, 1.0), seeds=(0,))
+    assert res.edge in ("smallest", "largest") and res.edge_note().startswith("Warning")
+
+
+def test_the_chosen_C_lies_inside_the_wide_grid_on_the_embedded_model(embedded, tmp_path):
+    import helpers
+
+    train = helpers.load_reviews("train", limit=helpers.pick(None, 200))
+    test = helpers.load_reviews("test", limit=helpers.pick(None, 100))
+    cache = helpers.FeatureCache(cache_dir=tmp_path)
+    res = C.classify(cache.features(embedded, train.texts, pooling="cls"), train.labels,
+                     cache.features(embedded, test.texts, pooling="cls"), test.labels, Cs=C.WIDE_CS, seeds=(0,))
+    assert res.edge is None, res.edge_note()
+
+
+def test_error_lean():
+    lean = C.error_lean([[45, 5], [25, 25]], ["neg", "pos"])
+    assert lean["leans"] and lean["most"] == "pos" and lean["errors"] == [5, 25] and lean["sizes"] == [50, 50]
+    even = C.error_lean([[40, 10], [11, 39]], ["neg", "pos"])
+    assert not even["leans"] and abs(even["gap"] - 0.02) < 1e-12
+    assert not C.error_lean([[5, 0], [0, 5]], ["a", "b"])["leans"]
+    with pytest.raises(ValueError, match="one name per class"):
+        C.error_lean(np.eye(2), ["a"])
+
+
+def _made_up_result(per_seed, dummy, confusion):
+    cm = np.asarray(confusion)
+    n = int(cm.sum())
+    return C.ClassifyResult({0.1: 0.7}, 0.1, float(np.trace(cm) / n),
+                            L.ProbeResult(per_seed, "made up", chance=dummy, n_train=200, n_test=n), dummy, cm,
+                            np.zeros(n, dtype=int), np.full(n, 0.9), ["negative", "positive"])
+
+
+def test_classify_findings_say_what_the_numbers_say():
+    good = _made_up_result([0.80, 0.82, 0.81], 0.5, [[45, 5], [20, 30]])
+    text = C.classify_findings(good, ["plain", "sarcasm", "negation"], ["plain"] * 80 + ["sarcasm"] * 20)
+    assert text.startswith("With this model we found:") and "above the dummy baseline 0.500, more than the noise" in text
+    assert "lean to one side" in text and "20 of 50 true positive" in text
+    assert "2 of the 3 most confident mistakes" in text and "20% of the test set: more than" in text
+    poor = _made_up_result([0.52, 0.50, 0.51], 0.5, [[26, 24], [25, 25]])
+    text = C.classify_findings(poor, ["plain", "plain"], ["plain"] * 50 + ["mixed"] * 50)
+    assert "within the noise" in text and "cannot say" in text
+    assert "do not lean clearly" in text and "not more than their share" in text
+    assert "no mistakes to sort" in C.classify_findings(poor, [], ["plain"])

@@ -108,9 +108,11 @@ def test_word_piece_stats(tiny, embedded):
 
 
 def test_pooler_stats(tiny, embedded):
+    from helpers import load_model as helpers_load
     from helpers.core.models import pooler_stats
 
     stats = pooler_stats(embedded)
-    assert stats["bias_abs_max"] == 0.0  # the embedded model's pooler was never trained: its bias is exactly 0
+    assert stats["bias_abs_max"] == 0.0 and stats["untrained"]  # the embedded pooler was never trained: bias exactly 0
     assert stats["weight_std"] < stats["init_std"]
     assert pooler_stats(tiny)["init_std"] == tiny.model.config.initializer_range
+    assert pooler_stats(helpers_load("mini-bert"))["untrained"] is False  # NSP trains the pooler

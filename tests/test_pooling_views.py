@@ -227,3 +227,163 @@ def test_cls_attention_profile(tiny):
     assert len(fig.axes) == 3
     with pytest.raises(ValueError, match="empty"):
         V.cls_attention_profile(tiny, [])
+
+
+# ----------------------------------------------------------------------------- within the noise, findings, anisotropy
+
+from helpers.core.linear import ProbeResult  # noqa: E402
+
+
+def _pr(values, n_test=248, chance=0.5):
+    return ProbeResult(values, "made up", chance=chance, n_train=996, n_test=n_test)
+
+
+def _made_up_probe(pooler_best=True):
+    """Seven layers; the mean peaks at layer 3; at the last layer [CLS] 0.687 and the pooler 0.695 (or far below)."""
+    cls = {0: _pr([0.5, 0.5, 0.5]), **{layer: _pr([0.64, 0.65, 0.66]) for layer in range(1, 6)},
+           6: _pr([0.681, 0.687, 0.693])}
+    mean = {layer: _pr([0.70, 0.70, 0.71]) for layer in range(7)}
+    mean[3] = _pr([0.763, 0.774, 0.785])
+    mean[6] = _pr([0.67, 0.676, 0.682])
+    first = {layer: _pr([0.60, 0.61, 0.62]) for layer in range(7)}
+    pooler = {6: _pr([0.690, 0.695, 0.700]) if pooler_best else _pr([0.50, 0.51, 0.52])}
+    return {"cls": cls, "mean": mean, "pooler": pooler, "first": first}
+
+
+def test_check_best_pooling_accepts_any_answer_within_the_noise():
+    probe = _made_up_probe()
+    close = V.check_best_pooling("cls", probe)  # 0.687 against the pooler's 0.695: the noise cannot rank them
+    assert close.ok is True and "within the noise" in str(close) and "pooler" in str(close)
+    assert "cls" in V.check_best_pooling("pooler", probe).details["within the noise"]
+    far = V.check_best_pooling("first", probe)
+    assert far.ok is False and "more than the noise margin" in str(far)
+    assert V.check_best_pooling("average", probe).ok is False
+
+
+def test_check_higher_mean_cosine_accepts_a_tie_within_the_noise():
+    rows = {"cls": {"mean cosine": 0.300, "mean cosine se": 0.02}, "mean": {"mean cosine": 0.290, "mean cosine se": 0.02}}
+    assert V.check_higher_mean_cosine("cls", rows).ok is True
+    tie = V.check_higher_mean_cosine("mean", rows)
+    assert tie.ok is True and "within the noise" in str(tie)
+    rows["mean"]["mean cosine"] = 0.1
+    assert V.check_higher_mean_cosine("mean", rows).ok is False
+    assert V.within_noise(0.3, 0.29, 0.02, 0.02) and not V.within_noise(0.3, 0.1, 0.02, 0.02)
+
+
+def test_retrieval_scores_carry_their_standard_errors():
+    rng = np.random.default_rng(1)
+    y = np.repeat(np.arange(3), 10)
+    res = V.retrieval_scores(rng.normal(size=(30, 8)) + 5.0, y, k=3)
+    assert res["precision@3 se"] > 0 and res["mean cosine se"] > 0
+    assert res["mean cosine se"] < 0.2
+
+
+def test_best_frozen_and_probe_findings_two_outcomes():
+    probe = _made_up_probe()
+    p, layer, best, ties = V.best_frozen(probe)
+    assert (p, layer) == ("mean", 3) and best.mean == pytest.approx(0.774)
+    assert ("first", 0) not in ties  # 0.61 is far below 0.774
+    stats_untrained = {"bias_abs_max": 0.0, "weight_std": 0.009, "init_std": 0.02, "untrained": True}
+    text = V.probe_findings(probe, stats_untrained)
+    assert text.startswith("With this model we found:")
+    assert "the best frozen feature is the masked mean at layer 3 (0.774" in text
+    assert "at chance" in text and "never trained" in text and "random projection and tanh" in text
+    assert "already scores 0.703, above chance" in text
+    assert "the best is the pooler" in text
+    # a trained pooler far below, and a [CLS] that never catches up
+    low = _made_up_probe(pooler_best=False)
+    for layer in range(1, 7):
+        low["cls"][layer] = _pr([0.55, 0.56, 0.57])
+    text = V.probe_findings(low, {"bias_abs_max": 0.2, "weight_std": 0.03, "init_std": 0.02, "untrained": False})
+    assert "stays below the mean" in text and "trained (its bias is not 0)" in text
+    low["mean"][0] = _pr([0.50, 0.51, 0.49])
+    assert "scores 0.500, at chance too" in V.probe_findings(low, None)
+    assert "random projection" not in text
+    text = V.probe_findings(low, stats_untrained)  # untrained but clearly below the best
+    assert "below the best" in text and "lose part of" in text
+    with pytest.raises(ValueError, match="'cls' and 'mean'"):
+        V.probe_findings({"max": probe["first"]})
+
+
+def test_finetune_findings_two_outcomes():
+    from helpers.core.stats import Estimate
+
+    frozen = {"cls": _pr([0.61, 0.62]), "mean": _pr([0.60, 0.60])}
+    short = V.HeadComparison({"cls": Estimate([0.525]), "mean": Estimate([0.525])}, frozen, 6)
+    text = V.finetune_findings(short, n_test=400, steps=6)
+    assert "within the noise" in text and "end below the frozen probe" in text and "(6 steps)" in text
+    assert "one seed per head" in text
+    assert "end below" not in V.finetune_findings(short, n_test=80, steps=6)  # 80 sentences cannot tell
+    long = V.HeadComparison({"cls": Estimate([0.70, 0.71, 0.69]), "mean": Estimate([0.90, 0.91, 0.89])}, frozen, 6)
+    text = V.finetune_findings(long, n_test=800, steps=500)
+    assert "the mean head higher, beyond the noise" in text and "end below" not in text and "one seed" not in text
+
+
+def test_anisotropy_of_a_shared_direction():
+    rng = np.random.default_rng(0)
+    y = np.repeat(np.arange(4), 10)
+    x = rng.normal(size=(4, 8))[y] * 2 + rng.normal(size=(40, 8))
+    shifted = x.copy()
+    shifted[:, 5] += 40.0  # one huge coordinate every vector shares
+    shape = V.anisotropy(shifted, y)
+    raw, centred = shape["raw"], shape["centred"]
+    assert raw["mean cosine"] > 0.9 and raw["lowest"] > 0.5  # every pair looks alike
+    assert raw["mean cosine"] == stats.alikeness(shifted)
+    assert abs(centred["mean cosine"]) < 0.1 and centred["separation"] > raw["separation"]
+    assert raw["same label"] > raw["other label"]
+    assert shape["massive"].dim == 5 and shape["massive"].alike_without < raw["mean cosine"]
+    with pytest.raises(ValueError, match="two labels"):
+        V.anisotropy(shifted, np.zeros(40))
+    with pytest.raises(ValueError, match="one label per vector"):
+        V.anisotropy(shifted, y[:-1])
+
+
+def test_retrieval_findings_two_outcomes():
+    rng = np.random.default_rng(0)
+    y = np.repeat(np.arange(4), 10)
+    x = rng.normal(size=(4, 8))[y] * 2 + rng.normal(size=(40, 8))
+    shifted = x + 0.0
+    shifted[:, 5] += 40.0
+    centred = V.retrieval_scores(shifted, y, center=True)["precision@5"]
+    rows = {"cls": {**V.retrieval_scores(shifted, y), "centred precision@5": centred}, "mean": V.retrieval_scores(x, y)}
+    shapes = {"cls": V.anisotropy(shifted, y), "mean": V.anisotropy(x, y)}
+    text = V.retrieval_findings(rows, shapes)
+    assert text.startswith("With this model we found:") and "every pair has a positive cosine" in text
+    assert "do not trust raw [CLS] cosine" in text and "dim 5" in text
+    swapped = V.retrieval_findings({"cls": rows["mean"], "mean": rows["cls"]},
+                                   {"cls": shapes["mean"], "mean": shapes["cls"]})
+    assert "does not share more of one direction" in swapped and "do not trust" not in swapped
+    with pytest.raises(ValueError, match="'cls' and 'mean'"):
+        V.retrieval_findings({"cls": rows["cls"]}, shapes)
+
+
+def test_map_agreement_and_map_findings():
+    y = np.repeat(np.arange(3), 10)
+    clustered = np.c_[y * 10.0, np.zeros(30)] + np.random.default_rng(0).normal(size=(30, 2)) * 0.1
+    tidy = V.map_agreement(clustered, y, k=5)
+    assert tidy["agreement"] == 1.0 and tidy["chance"] == pytest.approx(3 * 10 * 9 / (30 * 29))
+    mixed = V.map_agreement(np.random.default_rng(1).normal(size=(30, 2)), y, k=5)
+    assert mixed["agreement"] < 0.7
+    with pytest.raises(ValueError, match="one label per point"):
+        V.map_agreement(clustered, y[:-1])
+    text = V.map_findings({("topic", "cls"): mixed, ("topic", "mean"): tidy}, 6, layer0_alike=1.0)
+    assert "same [CLS] vector" in text and "less cleanly than the mean" in text
+    text = V.map_findings({("topic", "cls"): tidy, ("topic", "mean"): tidy}, 6, layer0_alike=0.5)
+    assert "already differ" in text and "about as cleanly" in text
+
+
+def test_embedded_last_layer_cls_is_alike_for_every_pair(embedded, tmp_path):
+    import helpers
+
+    topics = helpers.load_topics(limit=48)
+    feats = helpers.FeatureCache(cache_dir=tmp_path).features_multi(embedded, topics.texts, ("cls", "mean"))
+    cls, mean = V.anisotropy(feats["cls"][-1], topics.labels), V.anisotropy(feats["mean"][-1], topics.labels)
+    assert cls["raw"]["mean cosine"] > mean["raw"]["mean cosine"] and cls["raw"]["lowest"] > 0
+    assert cls["centred"]["separation"] > cls["raw"]["separation"]  # centring helps raw [CLS] retrieval
+
+
+def test_draw_cls_attention_speaks_of_rows_and_columns(tiny):
+    prof = V.cls_attention_profile(tiny, TEXTS)
+    titles = [ax.get_title() for ax in V.draw_cls_attention(prof, prof).axes]
+    assert titles[0] == "what [CLS] reads (its row)" and titles[1] == "how much others read [CLS] (its column)"
+    assert "what [CLS] reads" in titles[2]

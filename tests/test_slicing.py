@@ -1,4 +1,4 @@
-"""Notebook 05: the cube slice-spec parser, slices, the cube explorer and its figures."""
+"""Notebook 05: the cube slice-spec parser, slices, the cube explorer and its figures; the pooler and new-head demos."""
 
 import numpy as np
 import pytest
@@ -160,3 +160,93 @@ def test_draw_slice_view_returns_a_figure_without_pyplot():
     fig = S.draw_slice_view(S.take_slice(CUBE, "[:, 0, :]"), CUBE.shape)
     assert isinstance(fig, Figure) and len(fig.axes) >= 2
     assert "matplotlib.pyplot" not in sys.modules or not fig.canvas.manager  # not registered with pyplot
+
+
+# ----------------------------------------------------------------------------- the two live demos: the pooler, a new head
+
+
+def test_pooler_output_is_tanh_dense_cls_and_not_cls(any_model):
+    import torch
+
+    lm = any_model
+    batch = lm.tokenizer(["good film", "a long and boring plot, really"], padding=True, return_tensors="pt")
+    with torch.inference_mode():
+        out = lm.encoder(**batch)
+    cmp = S.pooler_vs_cls(lm, out.last_hidden_state, out.pooler_output)
+    assert cmp.by_hand_error < 1e-5  # the pooler is exactly tanh(dense([CLS]))
+    assert cmp.max_abs_diff > 1e-2 and cmp.cosine < 0.99  # and it is not the [CLS] vector
+    assert cmp.pooler_norm > 0 and 0 <= cmp.saturated <= 1 and "tanh(dense([CLS]))" in str(cmp)
+    with pytest.raises(ValueError, match="same batch"):
+        S.pooler_vs_cls(lm, out.last_hidden_state[0], out.pooler_output)
+
+
+def test_pooler_vs_cls_without_a_pooler(tiny):
+    from transformers import BertModel
+
+    from helpers.core.models import from_module
+
+    bare = from_module(BertModel(tiny.model.config, add_pooling_layer=False), tiny.tokenizer, name="no pooler")
+    with pytest.raises(ValueError, match="no pooler"):
+        S.pooler_vs_cls(bare, np.zeros((1, 3, 16)), np.zeros((1, 16)))
+    assert "no pooler" in S.pooler_sentence(None, "no pooler")
+
+
+def test_pooler_sentence_two_outcomes():
+    untrained = {"bias_abs_max": 0.0, "weight_std": 0.009, "init_std": 0.02, "untrained": True}
+    trained = {"bias_abs_max": 0.31, "weight_std": 0.04, "init_std": 0.02, "untrained": False}
+    text = S.pooler_sentence(untrained, "m")
+    assert "exactly 0" in text and "smaller than a fresh draw" in text and "random projection" in text
+    text = S.pooler_sentence(trained, "m")
+    assert "was trained" in text and "pair-relation" in text and "random" not in text
+
+
+def test_the_embedded_pooler_was_never_trained(embedded):
+    from helpers.core.models import pooler_stats
+
+    stats = pooler_stats(embedded)
+    assert stats["bias_abs_max"] == 0.0 and stats["weight_std"] < stats["init_std"]
+    assert stats["untrained"]
+
+
+def test_a_new_head_on_a_pretraining_checkpoint(tiny_dir):
+    import logging
+
+    import torch
+
+    logger = logging.getLogger("transformers")
+    handlers, state = list(logger.handlers), torch.random.get_rng_state()
+    new = S.load_with_new_head(tiny_dir, num_labels=2)
+    assert set(logger.handlers) == set(handlers) and torch.equal(torch.random.get_rng_state(), state)  # put back
+    assert new.architecture == "BertForSequenceClassification"
+    assert new.missing == ["classifier.bias", "classifier.weight"]
+    assert new.unexpected and all(k.startswith("cls.") for k in new.unexpected)  # the MLM and NSP heads
+    assert "MISSING" in new.report and "classifier.weight" in new.report and "\x1b[" not in new.report
+    again = S.load_with_new_head(tiny_dir, num_labels=2)
+    assert torch.equal(new.lm.model.classifier.weight, again.lm.model.classifier.weight)  # drawn with the seed
+    probs = S.head_probabilities(new, ["good film", "bad"])
+    assert probs.shape == (2, 2) and np.allclose(probs.sum(1), 1.0)
+    text = S.new_head_sentence(new, probs)
+    assert "classifier.bias, classifier.weight" in text and "not used" in text
+    with pytest.raises(ValueError, match="config.json"):
+        S.load_with_new_head(tiny_dir + "/nowhere")
+    with pytest.raises(ValueError, match="num_labels"):
+        S.load_with_new_head(tiny_dir, num_labels=1)
+    with pytest.raises(ValueError, match="empty"):
+        S.head_probabilities(new, [])
+
+
+def test_the_embedded_model_warns_about_its_new_head():
+    from helpers.core.models import embedded_model_dir
+
+    new = S.load_with_new_head(embedded_model_dir(), num_labels=2)
+    assert "LOAD REPORT" in new.report and "newly initialized" in new.report
+    assert "classifier.weight" in new.report and "MISSING" in new.report
+    assert new.missing == ["classifier.bias", "classifier.weight"] and new.unexpected == []
+    assert new.pooler["untrained"]  # the head reads a pooler that was never trained either
+    text = S.new_head_sentence(new, S.head_probabilities(new, ["A gorgeous film.", "Dull."]))
+    assert "never trained either" in text
+
+
+def test_new_head_sentence_when_nothing_is_missing(tiny):
+    new = S.NewHead(tiny, "", [], [], float("nan"), 0.02)
+    assert S.new_head_sentence(new, np.zeros((0, 2))).startswith("Nothing was missing")

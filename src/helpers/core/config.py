@@ -22,6 +22,9 @@ QUICK_ENV = "CLS_QUICK"
 
 DEFAULT_SEED = 0
 
+#: The helper package's version (helpers.__version__), stamped into shipped results.
+VERSION = "0.2.0"
+
 #: The embedded model: all-MiniLM-L6-v2 shipped inside a PyPI package.
 EMBEDDED = {
     "name": "embedded",
@@ -32,9 +35,9 @@ EMBEDDED = {
     "sha256": "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db",
     "max_length": 512,
     "note": (
-        "all-MiniLM-L6-v2 was fine-tuned for sentence similarity with MEAN pooling, "
-        "not pretrained with next-sentence prediction: its [CLS] output was never the "
-        "vector its training objective looked at."
+        "all-MiniLM-L6-v2 was fine-tuned for sentence similarity with MEAN pooling, not pretrained with "
+        "next-sentence prediction: its loss saw [CLS]'s output only as 1/n of the average, and its pooler "
+        "was never trained."
     ),
 }
 

@@ -506,13 +506,16 @@ def pooler_stats(lm) -> dict[str, float] | None:
     """The pooler's weights in numbers (None without a pooler): an untrained pooler has bias 0 and small random weights.
 
     Returns:
-        dict with "bias_abs_max" (largest |bias|), "weight_std" (standard deviation of the dense weights) and
-        "init_std" (the config's initializer_range, what a fresh pooler's weights are drawn with).
+        dict with "bias_abs_max" (largest |bias|), "weight_std" (standard deviation of the dense weights),
+        "init_std" (the config's initializer_range, what a fresh pooler's weights are drawn with) and "untrained"
+        (True when the bias is still exactly 0: transformers initialises a dense bias to 0 and any gradient step on
+        the pooler moves it, so no loss ever trained this pooler).
     """
     pooler = getattr(lm.encoder, "pooler", None)
     if pooler is None or not hasattr(pooler, "dense"):
         return None
     with torch.no_grad():
         w, b = pooler.dense.weight.float(), pooler.dense.bias.float()
-        return {"bias_abs_max": float(b.abs().max()), "weight_std": float(w.std()),
-                "init_std": float(getattr(lm.model.config, "initializer_range", float("nan")))}
+        bias = float(b.abs().max())
+        return {"bias_abs_max": bias, "weight_std": float(w.std()),
+                "init_std": float(getattr(lm.model.config, "initializer_range", float("nan"))), "untrained": bias == 0.0}

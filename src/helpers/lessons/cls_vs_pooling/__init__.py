@@ -3,7 +3,8 @@
 * :mod:`.experiments`: probes per layer, retrieval, projections, the fine-tuned heads against the frozen
   probe, where [CLS]'s attention goes (compute only, returns data);
 * :mod:`.views`: ``draw_*`` figures, the projection figure and the map and neighbour explorers;
-* :mod:`.checks`: the Try-it checks.
+* :mod:`.findings`: the "With this model we found: ..." sentences, from this run's numbers;
+* :mod:`.checks`: the Try-it checks (any answer within the noise of the winner counts as right).
 
 Fine-tuning itself is :mod:`helpers.core.finetune`; pooling names and labels are
 :data:`helpers.core.cube.POOLINGS` / :data:`~helpers.core.cube.POOLING_LABELS`.
@@ -13,19 +14,25 @@ from __future__ import annotations
 
 from .checks import check_best_pooling, check_higher_mean_cosine
 from .experiments import (
+    NOISE_SE,
     AttentionProfile,
     HeadComparison,
     MapData,
     ProjectionCache,
+    anisotropy,
     as_layers,
+    best_frozen,
     best_per_pooling,
     cls_attention_profile,
     compare_with_frozen,
+    map_agreement,
     nearest,
     probe_by_layer,
     project_2d,
     retrieval_scores,
+    within_noise,
 )
+from .findings import finetune_findings, map_findings, probe_findings, retrieval_findings
 from .views import (
     ProjectionFigure,
     build_neighbour_explorer,
@@ -36,12 +43,15 @@ from .views import (
 )
 
 __all__ = [
+    "NOISE_SE",
     "AttentionProfile",
     "HeadComparison",
     "MapData",
     "ProjectionCache",
     "ProjectionFigure",
+    "anisotropy",
     "as_layers",
+    "best_frozen",
     "best_per_pooling",
     "build_neighbour_explorer",
     "build_projection_explorer",
@@ -52,8 +62,14 @@ __all__ = [
     "draw_cls_attention",
     "draw_probe_by_layer",
     "draw_projection",
+    "finetune_findings",
+    "map_agreement",
+    "map_findings",
     "nearest",
     "probe_by_layer",
+    "probe_findings",
     "project_2d",
+    "retrieval_findings",
     "retrieval_scores",
+    "within_noise",
 ]

@@ -1,15 +1,24 @@
-"""The Try-it checks of notebook 06: the best pooling at the last layer, and which vectors look alike. They never raise."""
+"""The Try-it checks of notebook 06: the best pooling at the last layer, and which vectors look alike. They never raise.
+
+Both accept any answer within the noise of the winner: a run cannot rank two readouts its error bars cannot tell
+apart (probe accuracies: :func:`helpers.core.stats.compare_estimates`; mean cosines: their standard errors over
+the sentences, :func:`.experiments.within_noise`).
+"""
 
 from __future__ import annotations
 
 from ...core.checks import CheckResult
 from ...core.checks import unanswered as _unanswered
 from ...core.cube import POOLING_LABELS
-from ...core.stats import compare_estimates
+from ...core.stats import compare_estimates, noise_margin
+from .experiments import within_noise
 
 
 def check_best_pooling(answer, results: dict, layer: int | None = None) -> CheckResult:
     """Check a guess of which pooling the probe read best at ``layer`` (default: the last layer); never raises.
+
+    Any pooling whose score is within the noise of the best one (``compare_estimates`` says "about the same")
+    counts as right.
 
     Args:
         answer: a pooling name such as "max"; ``...``/None = not answered.
@@ -24,30 +33,43 @@ def check_best_pooling(answer, results: dict, layer: int | None = None) -> Check
         return CheckResult(False, f"Not quite: no pooling was probed at layer {layer}.")
     scores = {p: r.mean for p, r in probed.items()}
     best = max(scores, key=scores.get)
-    details = {"layer": layer, "scores": scores, "best": best}
+    tied = [p for p in probed if p != best and compare_estimates(probed[best], probed[p]) == "about the same"]
+    details = {"layer": layer, "scores": scores, "best": best, "within the noise": tied}
     table = ", ".join(f"{p} {s:.3f}" for p, s in sorted(scores.items(), key=lambda kv: -kv[1]))
     guess = str(answer).strip().lower()
     if guess not in scores:
         return CheckResult(False, f"Not quite: {answer!r} is not one of the poolings probed ({', '.join(scores)}).",
                            details)
     if guess == best:
-        return CheckResult(True, f"Right: at layer {layer} {best} is best ({table}).", details)
-    tied = compare_estimates(probed[best], probed[guess]) == "about the same"
-    hint = " The two are within the noise (seed spread and test-set size): look at the error bars." if tied else ""
-    return CheckResult(False, f"Not quite: at layer {layer} the best is {best}, not {answer} ({table}).{hint}", details)
+        also = (f" Within the noise of it: {', '.join(tied)}; this run cannot rank those." if tied else "")
+        return CheckResult(True, f"Right: at layer {layer} {best} is best ({table}).{also}", details)
+    margin = noise_margin(probed[best], probed[guess])
+    if guess in tied:
+        return CheckResult(True, (
+            f"Right, within the noise: at layer {layer} {guess} scores {scores[guess]:.3f} and the best, {best}, "
+            f"{scores[best]:.3f}; the difference {scores[best] - scores[guess]:.3f} is inside the noise margin "
+            f"{margin:.3f} (seed spread and test-set size), so this run cannot tell them apart ({table})."), details)
+    return CheckResult(False, (
+        f"Not quite: at layer {layer} {answer} scores {scores[guess]:.3f}, {scores[best] - scores[guess]:.3f} below "
+        f"the best, {best} ({scores[best]:.3f}), more than the noise margin {margin:.3f} ({table})."), details)
 
 
 def check_higher_mean_cosine(answer, rows: dict) -> CheckResult:
     """Check a guess of which pooling has the higher average cosine between two random sentences; never raises.
 
+    When the two mean cosines are within the noise of each other (their standard errors over the sentences,
+    ``"mean cosine se"`` in the rows), either answer counts as right.
+
     Args:
         answer: "cls" or "mean" (``"[CLS]"`` is accepted too); ``...``/None = not answered.
-        rows: pooling name -> dict with a "mean cosine" entry, as returned by ``retrieval_scores``.
+        rows: pooling name -> dict with a "mean cosine" entry (and optionally "mean cosine se"), as returned
+            by ``retrieval_scores``.
     """
     names = " or ".join(repr(p) for p in rows)
     if _unanswered(answer):
         return CheckResult(None, f"Not answered yet: replace the ... with {names}.")
     cosines = {p: float(r["mean cosine"]) for p, r in rows.items()}
+    errors = {p: float(r.get("mean cosine se", 0.0)) for p, r in rows.items()}
     guess = str(answer).strip().lower().strip("[]")
     if guess not in cosines:
         return CheckResult(False, f"Not quite: answer with {names}, got {answer!r}.", {"mean cosine": cosines})
@@ -59,5 +81,9 @@ def check_higher_mean_cosine(answer, rows: dict) -> CheckResult:
         return CheckResult(True, f"Right: two random sentences are more alike, on average, with {name} "
                                  f"vectors (mean cosine {table}). The higher it is, the less room cosine has to "
                                  f"tell a neighbour from a stranger.", details)
+    if within_noise(cosines[higher], cosines[guess], errors[higher], errors[guess]):
+        details["within the noise"] = True
+        return CheckResult(True, f"Right, within the noise: the two mean cosines ({table}) are closer than their "
+                                 f"standard errors can separate, so this run cannot say which is higher.", details)
     return CheckResult(False, f"Not quite: {name} vectors have the higher mean cosine between "
                               f"random sentences ({table}).", details)

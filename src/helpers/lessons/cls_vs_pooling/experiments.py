@@ -21,13 +21,32 @@ from ...core.cube import POOLING_LABELS, POOLINGS, encode
 from ...core.finetune import summarize_heads
 from ...core.linear import ProbeResult, linear_probe
 from ...core.models import LoadedModel
-from ...core.stats import Estimate, alikeness, cosine_matrix
+from ...core.geometry import massive_coordinate
+from ...core.stats import Estimate, alikeness, compare_estimates, cosine_matrix
 
 
 def as_layers(arr) -> np.ndarray:
     """(N,H) -> (1,N,H); (L+1,N,H) unchanged: every pooling indexed by layer the same way."""
     arr = np.asarray(arr)
     return arr[None] if arr.ndim == 2 else arr
+
+
+# ----------------------------------------------------------------------------- noise
+
+NOISE_SE = 2.0
+"""Two numbers computed over the same sentences differ "beyond the noise" when they are more than this many
+standard errors apart: the course's two-standard-error rule (as in :func:`helpers.core.stats.noise_margin`)."""
+
+
+def _se(values) -> float:
+    """Standard error of the mean of per-sentence values (0 for fewer than two)."""
+    v = np.asarray(values, dtype=np.float64)
+    return float(v.std(ddof=1) / np.sqrt(len(v))) if len(v) > 1 else 0.0
+
+
+def within_noise(a: float, b: float, se_a: float, se_b: float) -> bool:
+    """True when ``a`` and ``b`` (means over sentences, with standard errors) are within :data:`NOISE_SE` of each other."""
+    return abs(a - b) <= NOISE_SE * float(np.hypot(se_a, se_b))
 
 
 # ----------------------------------------------------------------------------- probes per layer
@@ -71,6 +90,47 @@ def best_per_pooling(results: dict) -> dict[str, tuple[int, ProbeResult]]:
     return {p: max(r.items(), key=lambda kv: kv[1].mean) for p, r in results.items()}
 
 
+def best_frozen(results: dict) -> tuple[str, int, ProbeResult, list[tuple[str, int]]]:
+    """The best frozen feature over every pooling and layer, and the others within the noise of it.
+
+    Returns:
+        (pooling, layer, its ProbeResult, [(pooling, layer), ...] whose score is "about the same" by
+        :func:`helpers.core.stats.compare_estimates`), the ties in descending order of score.
+    """
+    flat = [(p, layer, r) for p, per in results.items() for layer, r in per.items()]
+    if not flat:
+        raise ValueError("results is empty: pass probe_by_layer()'s result.")
+    p, layer, best = max(flat, key=lambda t: t[2].mean)
+    ties = [(q, m) for q, m, r in sorted(flat, key=lambda t: -t[2].mean)
+            if (q, m) != (p, layer) and compare_estimates(best, r) == "about the same"]
+    return p, layer, best, ties
+
+
+def map_agreement(coords, labels, k: int = 5) -> dict[str, float]:
+    """How well a 2-D map keeps the labels together: the share of each point's k nearest points that share its label.
+
+    Args:
+        coords: (N,2) map coordinates; labels: (N,) classes.
+
+    Returns:
+        dict with "agreement" (mean over points), "se" (its standard error over the points) and "chance" (the
+        share a random neighbour would give: same-label pairs among all pairs).
+    """
+    xy = np.asarray(coords, dtype=np.float64)
+    y = np.asarray(labels)
+    if xy.ndim != 2 or len(xy) != len(y):
+        raise ValueError(f"Give (N,2) coordinates and one label per point; got shape {xy.shape} and {len(y)} labels.")
+    if not 1 <= k < len(y):
+        raise ValueError(f"k must be between 1 and {len(y) - 1}, got {k}.")
+    d = ((xy[:, None, :] - xy[None, :, :]) ** 2).sum(-1)
+    np.fill_diagonal(d, np.inf)
+    near = np.argsort(d, axis=1, kind="stable")[:, :k]
+    per_point = (y[near] == y[:, None]).mean(1)
+    counts = np.unique(y, return_counts=True)[1]
+    chance = float((counts * (counts - 1)).sum() / (len(y) * (len(y) - 1)))
+    return {"agreement": float(per_point.mean()), "se": _se(per_point), "chance": chance}
+
+
 # ----------------------------------------------------------------------------- similarity / retrieval
 
 
@@ -85,7 +145,9 @@ def retrieval_scores(x, labels, k: int = 5, center: bool = False) -> dict[str, f
     Returns:
         dict with "precision@k" (share of the k nearest that share the query's label),
         "mAP" (mean average precision over the ranking), and "mean cosine": the vectors'
-        :func:`helpers.core.stats.alikeness` (the mean cosine between two different sentences).
+        :func:`helpers.core.stats.alikeness` (the mean cosine between two different sentences);
+        "precision@k se" and "mean cosine se" are their standard errors over the N query sentences
+        (for :func:`within_noise`).
     """
     y = np.asarray(labels)
     x = np.asarray(x, dtype=np.float64)
@@ -96,14 +158,55 @@ def retrieval_scores(x, labels, k: int = 5, center: bool = False) -> dict[str, f
     if center:
         x = x - x.mean(0, keepdims=True)
     sim = cosine_matrix(x)
+    per_sentence = (sim.sum(1) - np.diag(sim)) / (len(x) - 1)
     np.fill_diagonal(sim, -np.inf)
     order = np.argsort(-sim, axis=1, kind="stable")[:, :-1]
     same = y[order] == y[:, None]
-    prec_k = float(same[:, :k].mean())
+    per_query = same[:, :k].mean(1)
     hits = np.cumsum(same, axis=1)
     ranks = np.arange(1, same.shape[1] + 1)
     ap = (same * hits / ranks).sum(1) / np.maximum(same.sum(1), 1)
-    return {f"precision@{k}": prec_k, "mAP": float(ap.mean()), "mean cosine": alikeness(x)}
+    return {f"precision@{k}": float(per_query.mean()), "mAP": float(ap.mean()), "mean cosine": alikeness(x),
+            f"precision@{k} se": _se(per_query), "mean cosine se": _se(per_sentence)}
+
+
+def _pair_cosines(x: np.ndarray, y: np.ndarray) -> dict[str, float]:
+    sim = cosine_matrix(x)
+    off = ~np.eye(len(x), dtype=bool)
+    same = (y[:, None] == y[None, :]) & off
+    other = (y[:, None] != y[None, :])
+    pairs = sim[off]
+    sd = float(pairs.std())
+    s_mean = float(sim[same].mean()) if same.any() else float("nan")
+    o_mean = float(sim[other].mean()) if other.any() else float("nan")
+    return {"mean cosine": alikeness(x), "lowest": float(pairs.min()), "highest": float(pairs.max()),
+            "same label": s_mean, "other label": o_mean,
+            "separation": (s_mean - o_mean) / sd if sd > 0 else float("nan")}
+
+
+def anisotropy(x, labels) -> dict:
+    """How alike every pair of vectors is, and how far same-label pairs stand out, raw and after centring.
+
+    Args:
+        x: (N,H) sentence vectors (e.g. last-layer [CLS]); labels: (N,) their classes (e.g. topics).
+
+    Returns:
+        dict with "raw" and "centred" (the vectors minus their average), each: "mean cosine" (alikeness),
+        "lowest" / "highest" pair cosine, the mean cosine of "same label" and "other label" pairs, and
+        "separation" = (same - other) / std of all pair cosines: how many standard deviations a same-label
+        pair stands above the rest (what cosine ranking needs; a shared direction raises every cosine, not
+        this). "massive": :func:`helpers.core.geometry.massive_coordinate` of the raw vectors (the largest
+        coordinate, its share of the length, the mean cosine without it).
+    """
+    x = np.asarray(x, dtype=np.float64)
+    y = np.asarray(labels)
+    if x.ndim != 2 or len(x) != len(y) or len(x) < 3:
+        raise ValueError(f"Give (N,H) vectors with N >= 3 and one label per vector; got shape {x.shape} and "
+                         f"{len(y)} labels.")
+    if len(np.unique(y)) < 2:
+        raise ValueError("anisotropy needs at least two labels, to compare same-label with other-label pairs.")
+    return {"raw": _pair_cosines(x, y), "centred": _pair_cosines(x - x.mean(0, keepdims=True), y),
+            "massive": massive_coordinate(x)}
 
 
 def nearest(x, texts: Sequence[str], query: int, k: int = 3) -> list[tuple[float, str]]:

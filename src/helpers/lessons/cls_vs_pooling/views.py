@@ -129,16 +129,18 @@ class ProjectionFigure:
 
 
 def draw_cls_attention(before: AttentionProfile, after: AttentionProfile, label_after: str = "fine-tuned"):
-    """Figure: what [CLS] reads (words, [SEP]) per layer, how much others read [CLS], and one sentence's [CLS] row."""
+    """Figure: what [CLS] reads (its row: the share on words and on [SEP]) per layer, how much others read [CLS]
+    (its column) per layer, and what [CLS] reads in one sentence at the last layer."""
     layers = np.arange(1, len(before.others_read_cls) + 1)
     fig = new_figure(12, 3.2, dpi=80)
     axes = fig.subplots(1, 3)
     for res, style, name in ((before, "o-", "frozen"), (after, "s--", label_after)):
-        axes[0].plot(layers, res.reads["word"], style, label=f"{name}: to {KIND_LABELS['word']}")
-        axes[0].plot(layers, res.reads["sep"], style, alpha=0.5, label=f"{name}: to {KIND_LABELS['sep']}")
+        axes[0].plot(layers, res.reads["word"], style, label=f"{name}: on {KIND_LABELS['word']}")
+        axes[0].plot(layers, res.reads["sep"], style, alpha=0.5, label=f"{name}: on {KIND_LABELS['sep']}")
         axes[1].plot(layers, res.others_read_cls, style, label=name)
-    axes[0].set(title="what [CLS] reads (share of its attention)", xlabel="layer", ylim=(0, 1))
-    axes[1].set(title="how much the other tokens read [CLS]", xlabel="layer")
+    axes[0].set(title="what [CLS] reads (its row)", xlabel="layer", ylabel="share of [CLS]'s attention", ylim=(0, 1))
+    axes[1].set(title="how much others read [CLS] (its column)", xlabel="layer",
+                ylabel="weight on [CLS], mean over tokens")
     axes[0].legend(fontsize=7)
     axes[1].legend(fontsize=7)
     toks = before.tokens
@@ -146,7 +148,7 @@ def draw_cls_attention(before: AttentionProfile, after: AttentionProfile, label_
     axes[2].bar(x - 0.2, before.cls_row[-1], 0.4, label="frozen")
     axes[2].bar(x + 0.2, after.cls_row[-1], 0.4, label=label_after)
     axes[2].set_xticks(x, toks, rotation=70, fontsize=7)
-    axes[2].set_title("last layer: [CLS]'s attention over one sentence", fontsize=9)
+    axes[2].set_title("last layer: what [CLS] reads in one sentence (its row)", fontsize=9)
     axes[2].legend(fontsize=7)
     return fig
 

@@ -14,6 +14,14 @@ import numpy as np
 
 from ...core.linear import DEFAULT_CS, ProbeResult, check_xy, dummy_baseline, grid_search_C, linear_probe, probe_pipeline
 
+WIDE_CS: tuple[float, ...] = (0.001, 0.01, 0.1, 1.0, 10.0, 100.0)
+"""The grid over C that notebook 05 searches: the course's DEFAULT_CS widened by one decade at each end.
+
+With DEFAULT_CS the C chosen on the embedded model's reviews was the grid's smallest value, so the best C
+could have lain below it; with one more decade on each side the chosen C has tried values on both sides.
+:meth:`ClassifyResult.edge` says, for any model, whether the chosen C still sits at an end.
+"""
+
 
 @dataclass
 class ClassifyResult:
@@ -39,6 +47,15 @@ class ClassifyResult:
     probabilities: np.ndarray
     label_names: list = field(default_factory=list)
 
+    @property
+    def edge(self) -> str | None:
+        """"smallest" or "largest" when best_C is that end of the grid, "only" for a one-value grid, else None."""
+        return grid_edge(self.grid, self.best_C)
+
+    def edge_note(self) -> str:
+        """One line: whether the chosen C lies inside the grid, or a warning when it sits at an end."""
+        return edge_note(self.grid, self.best_C)
+
     def __str__(self) -> str:
         grid = ", ".join(f"C={c:g}: {a:.3f}" for c, a in self.grid.items())
         return (
@@ -48,7 +65,42 @@ class ClassifyResult:
         )
 
 
-def classify(x_train, y_train, x_test, y_test, *, Cs: Sequence[float] = DEFAULT_CS,
+def grid_edge(grid: dict, best: float) -> str | None:
+    """Where ``best`` sits in the grid of Cs: "smallest", "largest", "only" (a one-value grid) or None (inside).
+
+    Args:
+        grid: C -> cross-validated accuracy (``grid_search_C``); best: the chosen C, one of the grid's keys.
+    """
+    if best not in grid:
+        raise ValueError(f"best C={best!r} is not one of the grid's Cs {sorted(grid)}: pass the C that was chosen.")
+    cs = sorted(grid)
+    if len(cs) == 1:
+        return "only"
+    if best == cs[0]:
+        return "smallest"
+    if best == cs[-1]:
+        return "largest"
+    return None
+
+
+def edge_note(grid: dict, best: float) -> str:
+    """A printable line: the chosen C lies inside the grid, or a warning that it sits at an end (see :func:`grid_edge`)."""
+    where = grid_edge(grid, best)
+    cs = sorted(grid)
+    span = f"{cs[0]:g} ... {cs[-1]:g}"
+    if where is None:
+        below = max(c for c in cs if c < best)
+        above = min(c for c in cs if c > best)
+        return (f"C at the edge of the grid? no: the chosen C={best:g} lies inside the grid ({span}), with "
+                f"C={below:g} ({grid[below]:.3f}) below it and C={above:g} ({grid[above]:.3f}) above it.")
+    if where == "only":
+        return f"Warning: only C={best:g} was tried, so nothing says it is a good choice: pass several Cs."
+    beyond = "below" if where == "smallest" else "above"
+    return (f"Warning: C at the edge of the grid: the chosen C={best:g} is the {where} value tried ({span}), "
+            f"so the best C may lie {beyond} it: widen the grid (Cs=...) before trusting this accuracy.")
+
+
+def classify(x_train, y_train, x_test, y_test, *, Cs: Sequence[float] = WIDE_CS,
              seeds: Sequence[int] = (0, 1, 2, 3, 4), label_names: Sequence[str] | None = None) -> ClassifyResult:
     """Grid-search C on the training rows, then report test accuracy with seeds, a dummy baseline and errors.
 
