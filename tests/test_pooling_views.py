@@ -221,7 +221,7 @@ def test_cls_attention_profile(tiny):
     np.testing.assert_allclose(reads, old_from, atol=1e-6)
     assert old_to.shape == prof.others_read_cls.shape  # averaged per sentence before, per token now
     rows, models = FT.compare_heads(tiny, TEXTS, [1, 0, 1], TEXTS, [1, 0, 1], steps=2, batch_size=2, progress=False)
-    after = V.cls_attention_profile(FT.as_loaded_model(tiny, models[("cls", 0)]), TEXTS)
+    after = V.cls_attention_profile(FT.as_loaded_model(models[("cls", 0)]), TEXTS)
     assert after.others_read_cls.shape == (tiny.num_layers,)
     fig = V.draw_cls_attention(prof, after, label_after="tuned")
     assert len(fig.axes) == 3
