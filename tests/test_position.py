@@ -81,8 +81,16 @@ def test_alikeness_values():
 
 
 def test_the_lesson_uses_the_core_definitions(tiny_cube):
+    from helpers.core import readouts
+
     for gone in ("alikeness", "cosine_matrix", "margin", "compare", "locally_available", "_cos_rows"):
         assert not hasattr(pos, gone), gone
+    # the input layouts and readouts are the core's (shared with notebook 06's sweep)
+    assert pos.layout_row is readouts.layout_row and pos.LAYOUTS is readouts.LAYOUTS
+    assert list(pos.READOUTS) == list(pos.STUDIED)
+    for key, (layout, what, label) in pos.READOUTS.items():
+        core = readouts.READOUTS[key]
+        assert (layout, what, label) == (core.layout, core.what, core.label)
     alike = pos.alikeness_by_layer(tiny_cube, hows=("cls", "mean"))
     for layer in (0, tiny_cube.num_layers):
         assert alike["cls"][layer] == pytest.approx(alikeness(tiny_cube.cls(layer)), abs=1e-12)
@@ -365,3 +373,225 @@ def test_conclusion_follows_the_numbers():
     assert "measurably worse for this model" in worse and "lower than the usual" in worse
     chance = pos.conclusion(_study({"cls": [0.50, 0.51], "cls_end": [0.50, 0.50]}))
     assert "not clearly above chance" in chance
+
+
+def test_positionresult_has_one_name_for_mean_cosine(tiny_study):
+    # one quantity, one name: the table, the plot and the explorer all show the mean cosine ("alike"), never 1 - it
+    assert not hasattr(pos.PositionResult, "depends")
+    assert "mean cosine" in pos.results_table(tiny_study)
+    ex = pos.build_position_explorer(tiny_study)
+    assert "mean cosine" in ex.views["bars"].value and "1 - alike" not in ex.views["bars"].value
+
+
+# ----------------------------------------------------------------------------- the parking coordinate
+
+
+def _parked_vectors(n: int, width: int = 24, layers: int = 3, seed: int = 0, signal: float = 0.05):
+    """(layers,N,H) vectors with one huge shared coordinate (dim 3) and a tiny label signal in dim 5, plus labels."""
+    rng = np.random.default_rng(seed)
+    y = np.arange(n) % 2
+    x = rng.normal(scale=0.01, size=(layers, n, width))
+    x[:, :, 3] += 10.0
+    x[:, :, 5] += signal * (2 * y - 1)
+    return x.astype(np.float32), y
+
+
+def test_parking_study_cosine_says_same_a_probe_reads_it():
+    tr, ytr = _parked_vectors(80, seed=0)
+    te, yte = _parked_vectors(40, seed=1)
+    study = pos.parking_study(tr, ytr, te, yte, seeds=(0, 1))
+    assert len(study.rows) == len(study.probes) == 3 and study.num_layers == 2
+    for r in study.rows:
+        assert r.dim == 3 and r.share > 0.99 and r.alike > 0.999  # parked: cosine calls them the same
+        assert 0.0 < r.specific < 0.02  # but a small part differs from sentence to sentence
+    assert study.parked_layers() == [0, 1, 2]
+    assert all(p.mean > 0.9 for p in study.probes) and study.above_chance(1)  # the probe reads it anyway
+    table = pos.parking_table(study)
+    assert table.count("\n") == 3 + 2 and "mean cosine" in table and "probe accuracy" in table
+    text = pos.parking_finding(study)
+    assert text.startswith("With this model we found:") and "dim 3" in text and "parked on it" in text
+    assert "yet a standardised probe reads sentiment" in text
+    with pytest.raises(ValueError):
+        study.above_chance(7)
+    with pytest.raises(ValueError):
+        pos.parking_study(tr[0], ytr, te, yte)
+
+
+def test_parking_finding_without_a_parking_coordinate():
+    rng = np.random.default_rng(0)
+    tr, te = rng.normal(size=(2, 60, 16)), rng.normal(size=(2, 40, 16))  # isotropic, no label signal
+    ytr, yte = np.arange(60) % 2, np.arange(40) % 2
+    study = pos.parking_study(tr, ytr, te, yte, seeds=(0,))
+    assert study.parked_layers() == []
+    text = pos.parking_finding(study)
+    assert "there is no parking coordinate" in text and "cosine already tells them apart" in text
+    assert "yet a standardised probe" not in text
+
+
+def test_clearly_above_chance_is_the_conclusions_rule():
+    assert pos.clearly_above_chance(_probe("x", [0.80, 0.81]))
+    assert not pos.clearly_above_chance(_probe("x", [0.50, 0.52]))
+    assert not pos.clearly_above_chance(_probe("x", [0.60, 0.62], n=10))  # within two standard errors of 10
+
+
+@pytest.mark.filterwarnings("ignore::helpers.core.cube.TruncationWarning")  # the tiny model's 64-token limit
+def test_parking_study_on_the_models(any_model):
+    reviews = helpers.load_reviews("train").sample(24)
+    cube = helpers.encode(any_model, reviews.texts, attentions=False)
+    vecs = cube.hidden_states[:, :, 0]
+    study = pos.parking_study(vecs, reviews.labels, vecs, reviews.labels, seeds=(0,))
+    assert len(study.rows) == any_model.num_layers + 1
+    assert study.rows[0].alike == pytest.approx(1.0, abs=1e-6) and study.rows[0].specific == pytest.approx(0, abs=1e-6)
+    assert pos.parking_finding(study).startswith("With this model we found:")
+    if any_model.name == "embedded":
+        # the fact notebook 02 teaches about the embedded model: one coordinate holds almost all of layer-1 [CLS],
+        # so cosine calls different sentences' [CLS] the same although a small part differs
+        r = study.rows[1]
+        assert r.share > pos.PARKING_SHARE and r.alike > pos.SAME_DIRECTION_ABOVE and r.specific > 1e-4
+        assert 1 in study.parked_layers()
+
+
+def test_layer1_cls_reads_sentiment_in_the_embedded_model(embedded):
+    # what 06 and 07 see, explained in 02: cosine says "the same", a probe reads sentiment clearly above chance
+    train = helpers.load_reviews("train").sample(300)  # the notebook's quick-mode sets (cached features)
+    test = helpers.load_reviews("test").sample(200)
+    cache = helpers.FeatureCache()
+    study = pos.parking_study(cache.features(embedded, train.texts, "cls", layers="all"), train.labels,
+                              cache.features(embedded, test.texts, "cls", layers="all"), test.labels, seeds=(0,))
+    assert study.rows[1].alike > pos.SAME_DIRECTION_ABOVE and study.above_chance(1)
+    assert "yet a standardised probe reads sentiment" in pos.parking_finding(study)
+
+
+def _parking(accs: list[float], alike: float = 0.99999, n_test: int = 1000) -> pos.ParkingStudy:
+    from helpers.core.geometry import MassiveCoordinate
+
+    rows = [MassiveCoordinate(i, 7, 5.0, 5.1, 0.98, 0.1, 1.0 if i == 0 else alike, alike, 0.002) for i in range(len(accs))]
+    probes = [_probe(f"layer {i}", [a, a], n=n_test) for i, a in enumerate(accs)]
+    return pos.ParkingStudy(rows, probes, n_test, n_test, "m")
+
+
+def test_check_layer1_probe():
+    reads = _parking([0.5, 0.70, 0.75])
+    assert pos.check_layer1_probe(True, reads).ok is True
+    assert pos.check_layer1_probe(False, reads).ok is False
+    assert pos.check_layer1_probe(..., reads).ok is None
+    assert pos.check_layer1_probe("yes", reads).ok is False
+    empty = _parking([0.5, 0.505, 0.75])
+    assert pos.check_layer1_probe(False, empty).ok is True and pos.check_layer1_probe(True, empty).ok is False
+    with pytest.raises(ValueError):
+        pos.check_layer1_probe(True, "not a study")
+
+
+# ----------------------------------------------------------------------------- why first
+
+
+def test_padding_view(any_model):
+    texts = ["good", "the acting was bad but the music was great"]
+    view = pos.padding_view(any_model, texts)
+    short, long = view["rows"]
+    assert short["first"] == long["first"] == any_model.tokenizer.cls_token  # index 0 is always real
+    assert short["last"] == any_model.tokenizer.pad_token and short["last_is_pad"]  # index -1 is [PAD] when short
+    assert not long["last_is_pad"] and long["length"] == view["width"]
+    assert view["last_norm"][0] == 0.0 and view["last_norm"][1] > 0
+    assert "[PAD] in 1 of 2 rows" in pos.padding_finding(view)
+    assert "index 0" in pos.padding_table(view)
+    with pytest.raises(ValueError):
+        pos.padding_view(any_model, "one text")
+
+
+def test_keeps_its_word(tiny, embedded):
+    texts = SENTENCES
+    rows, _ = helpers.core.cube.tokenize(tiny, texts)
+    table = tiny.encoder.get_input_embeddings().weight.detach()
+    own = torch.stack([table[r["input_ids"][1]] for r in rows])
+    assert pos.keeps_its_word(tiny, texts, own, position=1)["hits"] == 1.0  # its own embedding row: always found
+    other = torch.stack([table[r["input_ids"][1] + 1] for r in rows])
+    out = pos.keeps_its_word(tiny, texts, other, position=1)
+    assert out["hits"] == 0.0 and out["vocab"] == len(table) and out["chance"] == pytest.approx(1 / len(table))
+    with pytest.raises(ValueError):
+        pos.keeps_its_word(tiny, texts, own[:2], position=1)
+    # the embedded model: through the residual stream the first word's last-layer output still names its word
+    cube = helpers.encode(embedded, texts, attentions=False)
+    assert pos.keeps_its_word(embedded, texts, cube.token(1), position=1)["hits"] >= 0.5
+
+
+def test_cls_weight_in_mean(tiny):
+    from helpers.core.attention import uniform_share
+
+    cube = helpers.encode(tiny, SENTENCES, attentions=False)
+    w = pos.cls_weight_in_mean(tiny, SENTENCES)
+    assert w["mean"] == pytest.approx(uniform_share(cube.attention_mask))
+    assert w["largest"] == pytest.approx(1 / int(cube.lengths.min())) and w["n"] == len(SENTENCES)
+    # mean pooling includes [CLS]: its output is exactly 1/n of the masked mean
+    without_cls = cube.last_hidden.clone()
+    without_cls[:, 0] = 0
+    from helpers.core.cube import masked_mean
+
+    share = cube.mean() - masked_mean(without_cls, cube.attention_mask)
+    assert torch.allclose(share, cube.cls() / cube.lengths[:, None], atol=1e-6)
+
+
+# ----------------------------------------------------------------------------- "With this model we found"
+
+
+def test_movement_finding_two_outcomes():
+    mov = {"cls_step": np.array([0.01, 0.02, 0.3]), "word_step": np.ones(3), "cls_from_input": np.zeros(4)}
+    late = pos.movement_finding(mov, {"cls": np.array([1.0, 1.0, 0.9999, 0.7]), "mean": np.array([0.5, 0.4, 0.3, 0.2])})
+    assert late.startswith("With this model we found:") and "only at the last layer (3)" in late
+    assert "layer 3 (cosine distance 0.300)" in late and "is the least" in late
+    early = pos.movement_finding(mov, {"cls": np.array([1.0, 0.8, 0.6, 0.5]), "mean": np.array([0.5, 0.5, 0.6, 0.7])})
+    assert "fall below mean cosine" in early and "at layer 1" in early and "is not the least" in early
+    never = pos.movement_finding(mov, {"cls": np.array([1.0, 1.0, 1.0, 0.995])})
+    assert "never tells them apart" in never
+
+
+def test_far_word_finding_two_outcomes():
+    effect = {"positions": [9], "cls_distance": np.array([0, 1e-7, 2e-6, 0.03])}
+    strip = {"alike": np.array([0.7, 1.0]), "spread": np.array([3.0, 0.0])}
+    late = pos.far_word_finding(effect, strip, parked_layers=[0, 1, 2])
+    assert "up to layer 2" in late and "parking coordinate" in late and "only the last layer (3)" in late
+    assert "from 0.700 (all words) to 1.000" in late
+    assert "parking coordinate" not in pos.far_word_finding(effect)
+    early = pos.far_word_finding({"positions": [9], "cls_distance": np.array([0, 0.01, 0.02, 0.03])})
+    assert "already moves [CLS] in layer 1" in early
+    none = pos.far_word_finding({"positions": [9], "cls_distance": np.array([0, 1e-9, 1e-9])})
+    assert "less than a cosine distance" in none
+
+
+def test_influence_finding():
+    words = [{"tokens": ["good", "."], "distance": np.array([0.3, 0.1])}]
+    assert "a word in every sentence" in pos.influence_finding(words)
+    mixed = words + [{"tokens": ["bad", "!"], "distance": np.array([0.1, 0.2])}]
+    assert "punctuation in 1 of 2 sentences" in pos.influence_finding(mixed) and "'!' (0.200)" in pos.influence_finding(mixed)
+    with pytest.raises(ValueError):
+        pos.influence_finding([])
+
+
+def test_padding_finding_equal_lengths():
+    row = {"text": "a", "length": 3, "first": "[CLS]", "last": "[SEP]", "last_is_pad": False}
+    text = pos.padding_finding({"rows": [row, row], "width": 3, "cls": "[CLS]", "pad": "[PAD]"})
+    assert "index 0 is [CLS] in every row" in text and "real token in every row" in text
+
+
+def test_word_slot_finding_two_outcomes():
+    kept = {"hits": 0.9, "n": 200, "vocab": 30522, "chance": 1 / 30522}
+    text = pos.word_slot_finding(kept, _probe("f", [0.55, 0.55]), _probe("c", [0.70, 0.70]))
+    assert "90% of 200 reviews" in text and "keeps its word" in text and "lower than [CLS]" in text
+    lost = pos.word_slot_finding({**kept, "hits": 0.1})
+    assert "no longer name their word" in lost and "As a summary" not in lost
+
+
+def test_mean_pooling_finding_two_outcomes():
+    weight = {"mean": 0.08, "smallest": 0.02, "largest": 0.25, "n": 50}
+    text = pos.mean_pooling_finding(weight, _probe("c", [0.70, 0.71]), _probe("m", [0.90, 0.91]))
+    assert "0.080 of the mean-pooled vector" in text and "higher than the last-layer [CLS]" in text
+    flat = pos.mean_pooling_finding(weight, _probe("c", [0.50, 0.50]), _probe("m", [0.60, 0.60]))
+    assert "not clearly above chance" in flat
+
+
+def test_sentence_explorer_takes_precomputed_influences(tiny):
+    influences = [pos.word_influence(tiny, s) for s in SENTENCES[:2]]
+    ex = pos.build_sentence_explorer(tiny, SENTENCES[:2], influences=influences)
+    assert ex.set(sentence=SENTENCES[1])["tokens"] == influences[1]["tokens"]
+    with pytest.raises(ValueError):
+        pos.build_sentence_explorer(tiny, SENTENCES[:2], influences=influences[::-1])

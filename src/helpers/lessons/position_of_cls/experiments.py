@@ -13,32 +13,24 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
-from ...core.cube import Cube, encode, encode_ids, masked_mean
+from ...core.cube import Cube, encode, encode_ids
 from ...core.linear import ProbeResult, linear_probe
 from ...core.models import LoadedModel
 from ...core.stats import alikeness, as_numpy, compare_estimates, cosine_matrix, noise_margin, unit_rows
+from ...core.readouts import LAYOUTS, layout_row, read, word_piece_ids
+from ...core.readouts import READOUTS as CORE_READOUTS
+from .parking import clearly_above_chance
 
-#: Where [CLS] goes in each input layout. "standard" is what the tokenizer builds.
-LAYOUTS: dict[str, str] = {
-    "standard": "[CLS] words [SEP]",
-    "cls_end": "words [SEP] [CLS]",
-    "cls_middle": "first half [CLS] second half [SEP]",
-    "no_cls": "words [SEP]",
-}
+#: The readouts notebook 02 compares (keys of :data:`helpers.core.readouts.READOUTS`), in display order.
+STUDIED: tuple[str, ...] = ("cls", "mean", "first", "last", "sep", "cls_end", "cls_middle", "nocls_first",
+                            "nocls_mean")
 
-#: Sentence vectors compared in the experiments: key -> (layout, what to read, label).
-#: "cls" reads wherever [CLS] sits; "first"/"last" the first/last word piece; "sep" the final [SEP];
-#: "mean" averages every real token of the row.
+#: Sentence vectors compared in the experiments: key -> (layout, what to read, label), read from the core's
+#: readout registry (:mod:`helpers.core.readouts`, shared with notebook 06's fine-tuning sweep). "cls" reads
+#: wherever [CLS] sits; "first"/"last" the first/last word piece; "sep" the final [SEP]; "mean" averages
+#: every real token of the row. LAYOUTS (where [CLS] goes in each input layout) is the core's too.
 READOUTS: dict[str, tuple[str, str, str]] = {
-    "cls": ("standard", "cls", "[CLS] at position 0 (the usual)"),
-    "mean": ("standard", "mean", "mean of all tokens"),
-    "first": ("standard", "first", "first word"),
-    "last": ("standard", "last", "last word"),
-    "sep": ("standard", "sep", "[SEP]"),
-    "cls_end": ("cls_end", "cls", "[CLS] moved to the end"),
-    "cls_middle": ("cls_middle", "cls", "[CLS] moved to the middle"),
-    "nocls_first": ("no_cls", "first", "no [CLS]: first token"),
-    "nocls_mean": ("no_cls", "mean", "no [CLS]: mean of all tokens"),
+    k: (CORE_READOUTS[k].layout, CORE_READOUTS[k].what, CORE_READOUTS[k].label) for k in STUDIED
 }
 
 #: Mean cosine between different sentences' vectors below which a layer counts as sentence-specific.
@@ -104,9 +96,9 @@ def cls_movement(cube: Cube) -> dict[str, np.ndarray]:
     """How far the [CLS] vector moves through the layers, next to the word tokens.
 
     Returns:
-        dict with ``cls_from_input`` (L+1,): mean cosine distance of [CLS] at each layer from its input
-        embedding; ``cls_step`` and ``word_step`` (L,): mean cosine distance between a token's vector
-        before and after each layer, for [CLS] and for the word tokens (not [CLS]/[SEP]/padding).
+        dict with ``cls_from_input`` (L+1,): mean cosine distance (1 - cosine) of [CLS] at each layer from
+        its input embedding; ``cls_step`` and ``word_step`` (L,): mean cosine distance between a token's
+        vector before and after each layer, for [CLS] and for the word tokens (not [CLS]/[SEP]/padding).
     """
     cube = _check_cube(cube)
     hs = as_numpy(cube.hidden_states)  # (L+1,B,T,H)
@@ -149,8 +141,8 @@ def layer_view(cube: Cube, layer: int) -> dict[str, Any]:
     """What the layer slider shows: the [CLS] cosine matrix between sentences at ``layer``.
 
     Returns:
-        dict with ``layer``, ``matrix`` (N,N), ``alike`` (mean off-diagonal cosine), ``moved`` (mean
-        cosine distance of [CLS] from its input embedding) and ``num_layers``.
+        dict with ``layer``, ``matrix`` (N,N) cosines, ``alike`` (mean cosine between different sentences),
+        ``moved`` (mean cosine distance, 1 - cosine, of [CLS] from its input embedding) and ``num_layers``.
     """
     cube = _check_cube(cube)
     if not isinstance(layer, (int, np.integer)) or not 0 <= layer <= cube.num_layers:
@@ -174,7 +166,7 @@ def far_word_effect(lm: LoadedModel, sentence: str, changed: str) -> dict[str, A
 
     Returns:
         dict with ``tokens`` / ``changed_tokens``, ``positions`` (where the token rows differ) and
-        ``cls_distance`` (L+1,): cosine distance between the two [CLS] vectors at every layer.
+        ``cls_distance`` (L+1,): cosine distance (1 - cosine) between the two [CLS] vectors at every layer.
     """
     _check_model(lm)
     cube = encode(lm, [sentence, changed], attentions=False)
@@ -187,14 +179,13 @@ def far_word_effect(lm: LoadedModel, sentence: str, changed: str) -> dict[str, A
 
 
 def _word_piece_ids(lm: LoadedModel, texts: Sequence[str]) -> list[list[int]]:
-    tok = lm.tokenizer
+    """The core's word_piece_ids (:mod:`helpers.core.readouts`), with an error that names the bad text."""
     if isinstance(texts, str) or not texts:
         raise ValueError("texts must be a non-empty list of sentences.")
     for i, t in enumerate(texts):
         if not isinstance(t, str) or not t.strip():
             raise ValueError(f"texts[{i}] must be a non-empty string.")
-    enc = tok(list(texts), add_special_tokens=False, truncation=True, max_length=lm.max_length - 2)
-    return [list(map(int, r)) for r in enc["input_ids"]]
+    return word_piece_ids(lm, texts)
 
 
 def strip_words(lm: LoadedModel, texts: Sequence[str], keeps: Sequence[int | None] = (None, 8, 4, 2, 1, 0)) -> dict[str, Any]:
@@ -226,7 +217,7 @@ def word_influence(lm: LoadedModel, sentence: str, layer: int = -1) -> dict[str,
 
     Returns:
         dict with ``sentence``, ``tokens`` (the word pieces, no specials), ``distance`` (one cosine
-        distance of [CLS] at ``layer`` per deleted piece) and ``layer``.
+        distance, 1 - cosine, of [CLS] at ``layer`` per deleted piece) and ``layer``.
     """
     _check_model(lm)
     (words,) = _word_piece_ids(lm, [sentence])
@@ -250,41 +241,6 @@ def word_influence(lm: LoadedModel, sentence: str, layer: int = -1) -> dict[str,
 # ----------------------------------------------------------------------------- 3. why first? the position experiments
 
 
-def layout_row(words: Sequence[int], layout: str, cls_id: int, sep_id: int) -> tuple[list[int], int | None]:
-    """Build one id row for ``layout`` (see LAYOUTS); return (row, position of [CLS] or None)."""
-    w = list(words)
-    if layout == "standard":
-        return [cls_id] + w + [sep_id], 0
-    if layout == "cls_end":
-        return w + [sep_id, cls_id], len(w) + 1
-    if layout == "cls_middle":
-        m = len(w) // 2
-        return w[:m] + [cls_id] + w[m:] + [sep_id], m
-    if layout == "no_cls":
-        return w + [sep_id], None
-    raise ValueError(f"Unknown layout {layout!r}: use one of {list(LAYOUTS)}.")
-
-
-def _read(hs: torch.Tensor, mask: torch.Tensor, what: str, cls_pos: list[int | None], layout: str) -> torch.Tensor:
-    """(L+1,B,T,H) -> (L+1,B,H) for one readout."""
-    b = hs.shape[1]
-    lengths = mask.sum(1)
-    rows = torch.arange(b)
-    if what == "mean":
-        return torch.stack([masked_mean(layer, mask) for layer in hs])
-    if what == "cls":
-        pos = torch.tensor(cls_pos)
-    elif what == "first":
-        pos = torch.full((b,), 0 if layout == "no_cls" else 1)
-    elif what == "sep":  # the last [SEP]: final position, or one before [CLS] at the end
-        pos = lengths - (2 if layout == "cls_end" else 1)
-    elif what == "last":
-        pos = lengths - (3 if layout == "cls_end" else 2)
-    else:
-        raise ValueError(f"Unknown readout {what!r}.")
-    return hs[:, rows, pos]
-
-
 def position_readouts(
     lm: LoadedModel,
     texts: Sequence[str],
@@ -295,8 +251,8 @@ def position_readouts(
 ) -> dict[str, np.ndarray]:
     """Sentence vectors of every readout in ``keys`` at every layer (or the last one only).
 
-    Builds the id rows of each needed layout with :func:`layout_row`, runs them with
-    ``helpers.encode_ids`` chunk by chunk, and keeps only the pooled vectors.
+    Builds the id rows of each needed layout with the core's ``layout_row``, runs them with
+    ``helpers.encode_ids`` chunk by chunk, and keeps only the vectors the core's ``read`` picks.
 
     Returns:
         key -> float32 array (L+1,N,H), or (1,N,H) with ``all_layers=False``.
@@ -320,7 +276,7 @@ def position_readouts(
             states = cube.hidden_states if all_layers else cube.last_hidden[None]
             cls_pos = [p for _, p in part]
             for k in wanted:
-                vec = _read(states, cube.attention_mask, READOUTS[k][1], cls_pos, layout)
+                vec = read(states, cube.attention_mask, k, cls_pos)
                 out[k][:, start : start + len(part)] = vec.numpy()
     return out
 
@@ -332,7 +288,8 @@ class PositionResult:
     Attributes:
         key / label / layout: which vector (see READOUTS).
         probe: linear-probe accuracy on the last layer (mean ± std over seeds).
-        alike: (L+1,) mean cosine between different sentences' vectors per layer (1 = ignores the sentence).
+        alike: (L+1,) mean cosine between different sentences' vectors per layer (1 = the same direction for
+            every sentence; lower = more sentence-specific).
     """
 
     key: str
@@ -340,11 +297,6 @@ class PositionResult:
     layout: str
     probe: ProbeResult
     alike: np.ndarray
-
-    @property
-    def depends(self) -> float:
-        """1 - alikeness at the last layer: how much the vector changes from sentence to sentence."""
-        return 1.0 - float(self.alike[-1])
 
 
 @dataclass
@@ -378,12 +330,12 @@ def position_experiment(
     alike_sentences: int = 200,
     C: float = 0.1,
 ) -> PositionStudy:
-    """Measure every readout: probe accuracy on the reviews and how much the vector depends on the sentence.
+    """Measure every readout: probe accuracy on the reviews and the mean cosine between different sentences.
 
     Args:
         train / test: TextSets (e.g. ``load_reviews("train")``) with ``.texts`` and ``.labels``.
         seeds: one probe per seed (each trains on its own 90% of ``train``).
-        alike_sentences: how many test sentences the per-layer alikeness uses.
+        alike_sentences: how many test sentences the per-layer mean cosine uses.
         C: the probes' inverse regularisation; 0.1 fits several times faster than 1.0 on a few hundred
             reviews of 384+ dimensions, and generalises no worse.
     """
@@ -404,17 +356,17 @@ def position_experiment(
 
 
 def results_table(study: PositionStudy) -> str:
-    """A plain-text table: readout, probe accuracy ± std, alikeness at the input and at the last layer."""
+    """A plain-text table: readout, probe accuracy ± std, mean cosine between sentences at the input and the last layer."""
     width = max(len(r.label) for r in study.results)
-    lines = [f"{'sentence vector':<{width}}  probe accuracy   alike@input  alike@last",
-             "-" * (width + 43)]
+    lines = [f"{'sentence vector':<{width}}  probe accuracy   mean cosine: input  last layer",
+             "-" * (width + 50)]
     for r in study.results:
         lines.append(
-            f"{r.label:<{width}}  {r.probe.mean:.3f} ± {r.probe.std:.3f}    {r.alike[0]:10.3f}  {r.alike[-1]:10.3f}"
+            f"{r.label:<{width}}  {r.probe.mean:.3f} ± {r.probe.std:.3f}    {r.alike[0]:17.3f}  {r.alike[-1]:10.3f}"
         )
     chance = study.results[0].probe.chance
     lines.append(f"(chance {chance:.3f}; {study.n_train} train / {study.n_test} test reviews; {len(study.seeds)} seeds; "
-                 "alike = mean cosine between different sentences, 1 = the same for every sentence)")
+                 "mean cosine between different sentences' vectors: 1 = the same direction for every sentence)")
     return "\n".join(lines)
 
 
@@ -436,7 +388,7 @@ def conclusion(study: PositionStudy) -> str:
     best = max(study.results, key=lambda r: r.probe.mean)
     lines.append(f"Best readout here: {best.label} ({best.probe.mean:.3f}).")
     moved = [study[k] for k in ("cls_end", "cls_middle") if k in study.keys()]
-    if base.mean - base.chance <= noise_margin(base, base):
+    if not clearly_above_chance(base):
         lines.append("[CLS] itself is not clearly above chance here (an untrained model, or too few reviews), "
                      "so moving it cannot show whether its position matters.")
     elif moved:
@@ -452,7 +404,7 @@ def conclusion(study: PositionStudy) -> str:
     if moved:
         fixed = study["cls"].alike[0]
         varied = [f"{r.label} {r.alike[0]:.3f}" for r in moved]
-        lines.append(f"At the input, [CLS] at 0 is the same vector for every sentence (alike {fixed:.3f}); "
+        lines.append(f"At the input, [CLS] at 0 is the same vector for every sentence (mean cosine {fixed:.3f}); "
                      f"moved, it already differs ({'; '.join(varied)}) because its position embedding changes with the length.")
     return "\n".join(lines)
 

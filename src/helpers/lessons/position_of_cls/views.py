@@ -23,7 +23,7 @@ from .experiments import LAYOUTS, PositionStudy, _check_cube, layer_view, word_i
 
 
 def draw_movement(movement: dict[str, np.ndarray], alike: dict[str, np.ndarray] | None = None):
-    """Left: how far [CLS] and the words move per layer. Right: alikeness between sentences per layer."""
+    """Left: how far [CLS] and the words move per layer (cosine distance). Right: mean cosine between sentences."""
     panels = 2 if alike else 1
     fig = new_figure(5.5 * panels, 3.6)
     axes = fig.subplots(1, panels, squeeze=False)
@@ -31,9 +31,10 @@ def draw_movement(movement: dict[str, np.ndarray], alike: dict[str, np.ndarray] 
     steps = np.arange(1, len(movement["cls_step"]) + 1)
     ax.plot(steps, movement["cls_step"], "o-", label="[CLS]: change made by this layer")
     ax.plot(steps, movement["word_step"], "s--", label="word tokens: change made by this layer")
-    ax.plot(np.arange(len(movement["cls_from_input"])), movement["cls_from_input"], "^:", label="[CLS]: distance from its input")
-    ax.set_xlabel("layer")
-    ax.set_ylabel("cosine distance")
+    ax.plot(np.arange(len(movement["cls_from_input"])), movement["cls_from_input"], "^:",
+            label="[CLS]: cosine distance from its input")
+    ax.set_xlabel("layer (0 = embeddings)")
+    ax.set_ylabel("cosine distance = 1 - cosine")
     ax.set_title("How far the vectors move")
     ax.legend(fontsize=8)
     if alike:
@@ -41,7 +42,7 @@ def draw_movement(movement: dict[str, np.ndarray], alike: dict[str, np.ndarray] 
         for how, values in alike.items():
             ax.plot(np.arange(len(values)), values, "o-", label=how)
         ax.set_xlabel("layer (0 = embeddings)")
-        ax.set_ylabel("mean cosine, different sentences")
+        ax.set_ylabel("mean cosine between different sentences")
         ax.set_title("How alike different sentences' vectors are")
         ax.legend(fontsize=8)
     return fig
@@ -72,12 +73,12 @@ def draw_word_influence(influence: dict[str, Any]):
     ax.set_yticks(range(len(tokens)))
     ax.set_yticklabels(tokens, fontsize=8)
     ax.invert_yaxis()
-    ax.set_xlabel(f"cosine distance of [CLS] (layer {influence['layer']}) when the piece is deleted")
+    ax.set_xlabel(f"cosine distance = 1 - cosine: [CLS] (layer {influence['layer']}) with and without the piece")
     return fig
 
 
 def draw_far_word(effect: dict[str, Any], strip: dict[str, Any] | None = None):
-    """Left: [CLS] distance per layer after changing one far word. Right: alikeness as words are stripped."""
+    """Left: cosine distance of the two [CLS] per layer after changing one far word. Right: mean cosine as words go."""
     panels = 2 if strip else 1
     fig = new_figure(5.5 * panels, 3.4)
     axes = fig.subplots(1, panels, squeeze=False)
@@ -85,7 +86,7 @@ def draw_far_word(effect: dict[str, Any], strip: dict[str, Any] | None = None):
     d = effect["cls_distance"]
     ax.plot(range(len(d)), d, "o-")
     ax.set_xlabel("layer (0 = embeddings)")
-    ax.set_ylabel("cosine distance of the two [CLS]")
+    ax.set_ylabel("cosine distance = 1 - cosine, the two [CLS]")
     ax.set_title(f"One word changed at position {effect['positions'][0]}")
     if strip:
         ax = axes[0, 1]
@@ -100,7 +101,7 @@ def draw_far_word(effect: dict[str, Any], strip: dict[str, Any] | None = None):
 
 
 def draw_position_results(study: PositionStudy):
-    """Left: probe accuracy ± std per readout. Right: how much each vector depends on the sentence."""
+    """Left: probe accuracy ± std per readout. Right: mean cosine between different sentences' vectors."""
     res = study.results
     y = np.arange(len(res))
     fig = new_figure(11, 0.4 * len(res) + 1.6)
@@ -116,9 +117,10 @@ def draw_position_results(study: PositionStudy):
     ax.set_xlabel(f"probe accuracy on the reviews ({len(study.seeds)} seeds)")
     ax.legend(fontsize=8)
     ax = axes[1]
-    ax.barh(y, [r.depends for r in res], color="#e39b54")
-    ax.set_xlabel("1 - mean cosine between sentences (last layer)")
-    ax.set_title("How much the vector depends on the sentence", fontsize=9)
+    ax.barh(y, [float(r.alike[-1]) for r in res], color="#e39b54")
+    ax.set_xlim(min(0.0, min(float(r.alike[-1]) for r in res)), 1.0)
+    ax.set_xlabel("mean cosine between different sentences (last layer)")
+    ax.set_title("How alike the vectors are (1 = the same direction)", fontsize=9)
     return fig
 
 
@@ -129,7 +131,8 @@ def layer_html(view: dict[str, Any]) -> str:
     """The numbers under the layer slider."""
     return (
         f"<p>layer {view['layer']} of {view['num_layers']}: mean cosine between different sentences' [CLS] = "
-        f"<b>{view['alike']:.3f}</b>; [CLS] has moved {view['moved']:.3f} (cosine distance) from its input embedding.</p>"
+        f"<b>{view['alike']:.3f}</b>; [CLS] has moved {view['moved']:.3f} (cosine distance = 1 - cosine) from its "
+        "input embedding.</p>"
     )
 
 
@@ -161,10 +164,12 @@ def build_layer_explorer(cube: Cube, labels: Sequence[str] | None = None, layer:
     return Explorer(controls, views, update)
 
 
-def build_sentence_explorer(lm: LoadedModel, sentences: Sequence[str], layer: int = -1) -> Explorer:
+def build_sentence_explorer(lm: LoadedModel, sentences: Sequence[str], layer: int = -1,
+                            influences: Sequence[dict] | None = None) -> Explorer:
     """A sentence chooser: which word pieces move the [CLS] output most when deleted.
 
-    Everything is computed when the explorer is built; choosing a sentence only redraws.
+    Everything is computed when the explorer is built (or passed in as ``influences``, one
+    :func:`~.experiments.word_influence` result per sentence); choosing a sentence only redraws.
 
     Returns:
         Explorer with control ``sentence`` (Dropdown) and views ``summary`` and ``bars`` (HTML);
@@ -174,7 +179,12 @@ def build_sentence_explorer(lm: LoadedModel, sentences: Sequence[str], layer: in
 
     if isinstance(sentences, str) or len(sentences) == 0:
         raise ValueError("sentences must be a non-empty list of strings.")
-    influence = {s: word_influence(lm, s, layer) for s in sentences}
+    if influences is None:
+        influence = {s: word_influence(lm, s, layer) for s in sentences}
+    else:
+        if len(influences) != len(sentences) or any(inf.get("sentence") != s for inf, s in zip(influences, sentences)):
+            raise ValueError("influences must hold one word_influence() result per sentence, in the same order.")
+        influence = dict(zip(sentences, influences))
     controls = {"sentence": W.Dropdown(options=list(sentences), value=sentences[0], description="sentence",
                                        layout=W.Layout(width="95%"))}
     views = {"summary": W.HTML(), "bars": W.HTML()}
@@ -184,9 +194,10 @@ def build_sentence_explorer(lm: LoadedModel, sentences: Sequence[str], layer: in
         top = int(np.argmax(inf["distance"]))
         views["summary"].value = (
             f"<p>[CLS] at layer {inf['layer']}: deleting <code>{html.escape(inf['tokens'][top])}</code> "
-            f"moves it the most ({inf['distance'][top]:.3f} cosine distance); the least: "
+            f"moves it the most (cosine distance = 1 - cosine: {inf['distance'][top]:.3f}); the least: "
             f"{float(inf['distance'].min()):.3f}.</p>")
-        views["bars"].value = bars_html(inf["tokens"], {"[CLS] moves when this piece is deleted": inf["distance"]})
+        views["bars"].value = bars_html(inf["tokens"],
+                                        {"cosine distance of [CLS] when this piece is deleted": inf["distance"]})
         return {"tokens": inf["tokens"], "distance": inf["distance"], "top": inf["tokens"][top]}
 
     return Explorer(controls, views, update)
@@ -234,8 +245,9 @@ def build_position_explorer(study: PositionStudy, key: str = "cls_end", layer: i
             raise ValueError(f"layer must be from 0 (embeddings) to {last}, got {i}.")
         views["numbers"].value = position_html(study, key, i)
         labels = [f"{'▶ ' if j == i else ''}layer {j}" for j in range(last + 1)]
-        series = {f"1 - alike: {r.label}": 1 - r.alike, f"1 - alike: {base.label}": 1 - base.alike}
-        views["bars"].value = "<p>How much the vector depends on the sentence, per layer:</p>" + bars_html(labels, series)
+        series = {f"mean cosine: {r.label}": r.alike, f"mean cosine: {base.label}": base.alike}
+        views["bars"].value = ("<p>Mean cosine between different sentences' vectors, per layer (1 = the same "
+                               "direction for every sentence):</p>" + bars_html(labels, series, vmax=1.0))
         return {"label": r.label, "alike": float(r.alike[i]), "verdict": compare_estimates(r.probe, base.probe)}
 
     return Explorer(controls, views, update)
