@@ -19,6 +19,7 @@ from ...core.models import LoadedModel
 from ...core.stats import alikeness, as_numpy, compare_estimates, cosine_matrix, noise_margin, unit_rows
 from ...core.readouts import LAYOUTS, layout_row, read, word_piece_ids
 from ...core.readouts import READOUTS as CORE_READOUTS
+from ...core.geometry import SAME_DIRECTION_ABOVE
 from .parking import clearly_above_chance
 
 #: The readouts notebook 02 compares (keys of :data:`helpers.core.readouts.READOUTS`), in display order.
@@ -37,8 +38,9 @@ READOUTS: dict[str, tuple[str, str, str]] = {
 #: At the input [CLS] is the same vector for every sentence (exactly 1.0), and float32 rounding moves
 #: that by about 1e-6; 1% off perfect alignment is far beyond rounding, so a layer under 0.99 has
 #: clearly started to give different sentences different [CLS] vectors, while the vectors a trained
-#: model finally reads out differ by much more than that.
-SENTENCE_SPECIFIC_BELOW: float = 0.99
+#: model finally reads out differ by much more than that. It is the core's "same direction" line
+#: (helpers.core.geometry.SAME_DIRECTION_ABOVE) seen from the other side.
+SENTENCE_SPECIFIC_BELOW: float = SAME_DIRECTION_ABOVE
 
 
 def _check_model(lm: Any) -> LoadedModel:

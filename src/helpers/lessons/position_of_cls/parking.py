@@ -16,20 +16,9 @@ from typing import Sequence
 
 import numpy as np
 
-from ...core.geometry import MassiveCoordinate, massive_by_layer
+from ...core.geometry import PARKING_SHARE, SAME_DIRECTION_ABOVE, MassiveCoordinate, massive_by_layer
 from ...core.linear import ProbeResult, linear_probe
 from ...core.stats import as_numpy, noise_margin
-
-#: A coordinate "parks" the vector when it holds more than this share of the vector's length
-#: (|x[dim]| / ||x||). For a vector of width H with no preferred direction the largest of H coordinates
-#: holds about sqrt(2 ln H / H) of the length: 0.18 at H = 384, 0.14 at H = 768. Over half the length in
-#: one coordinate is far outside that: the vector is that one coordinate plus a small rest.
-PARKING_SHARE: float = 0.5
-
-#: Mean cosine between different sentences above which cosine calls the vectors "the same direction".
-#: 0.99 is the line :data:`~.experiments.SENTENCE_SPECIFIC_BELOW` draws for "sentence-specific"; the two
-#: thresholds are the same line seen from both sides.
-SAME_DIRECTION_ABOVE: float = 0.99
 
 
 def clearly_above_chance(probe: ProbeResult) -> bool:

@@ -9,18 +9,10 @@ from __future__ import annotations
 
 from typing import Mapping, Sequence
 
-from ...core.geometry import MassiveCoordinate
+from ...core.geometry import PARKING_SHARE, SAME_DIRECTION_ABOVE, MassiveCoordinate
 from ...core.stats import Estimate
 from .experiments import SplitStudy, split_difference, split_verdict
 from .order import OrderTest
-
-#: Mean cosine between different sentences above which cosine calls their vectors "the same direction"
-#: (notebook 02's line between "the same for every sentence" and "sentence-specific").
-SAME_DIRECTION_ABOVE: float = 0.99
-
-#: A coordinate "parks" the vector when it holds more than this share of the length (|x[dim]| / ||x||); for a
-#: vector with no preferred direction the largest of H coordinates holds about sqrt(2 ln H / H): 0.18 at H = 384.
-PARKING_SHARE: float = 0.5
 
 #: Exact-sentence recovery "still works" while at least this share of the stored vectors finds its own sentence.
 RECOVERY_HOLDS_AT: float = 0.5
