@@ -249,11 +249,14 @@ def test_figures_are_built_without_pyplot(corpus, tok, small):
     rows = {"a": (Estimate([0.6, 0.65, 0.7]), Estimate([0.5, 0.55, 0.6]))}
     assert len(P.draw_probes(rows).axes) == 1
     assert len(P.draw_others_read_cls({"a": [0.1, 0.2]}, 0.05).axes) == 1
+    assert len(P.draw_cls_row({"a": {"entropy": [0.9, 0.8], "words": [0.7, 0.6], "alike": 0.5}}).axes) == 3
     assert plt.get_fignums() == before, "a draw_* function registered a figure with pyplot"
     with pytest.raises(ValueError, match="empty"):
         P.draw_probes({})
     with pytest.raises(ValueError, match="empty"):
         P.draw_others_read_cls({}, 0.1)
+    with pytest.raises(ValueError, match="empty"):
+        P.draw_cls_row({})
 
 
 def test_live_plot_redraws_after_every_evaluation(small):
@@ -303,7 +306,7 @@ def test_pair_head_helpers(corpus, small):
         P.p_is_next(lm, "", "She bakes bread.")
 
 
-def test_attention_into_cls_of_a_pair_uses_the_core_definition(small):
+def test_how_much_others_read_cls_of_a_pair_uses_the_core_definition(small):
     """What notebook 04 plots: per layer, the weight the other real tokens put on [CLS] (heads averaged)."""
     lm = P.wrap(small.model, small.tokenizer)
     a, b = ["Mira runs a bakery."] * 2, ["She bakes bread.", "The sea is calm."]
@@ -318,6 +321,237 @@ def test_attention_into_cls_of_a_pair_uses_the_core_definition(small):
     uniform = uniform_share(cube.attention_mask)
     assert uniform == pytest.approx(float(np.mean(1.0 / mask.sum(1))))
     assert not hasattr(P, "cls_attention_share"), "the core's definition is the only one"
+
+
+# ----------------------------------------------------------------------------- what [CLS] reads (its row)
+
+
+def test_cls_row_stats_are_the_core_quantities_of_the_cls_row(tiny):
+    """What [CLS] reads (its row), how much others read it (its column), how alike pairs' [CLS] are."""
+    from helpers.core.attention import what_cls_reads
+    from helpers.core.stats import alikeness
+
+    a = ["the film was good .", "it was a bad movie", "i love this story"]
+    b = ["very fun .", "the ending was awful", "two hours , never again"]
+    cube = encode(tiny, a, pairs=b, hidden_states=False, attentions=True)
+    r = P.cls_row_stats(cube, tiny)
+    assert set(r) == {"entropy", "words", "others", "alike", "uniform"}
+    assert r["entropy"].shape == r["words"].shape == r["others"].shape == (tiny.num_layers,)
+    # by hand: the entropy of [CLS]'s row (query 0) over its real tokens, divided by ln n, heads and pairs averaged
+    att, mask = cube.attentions.numpy(), cube.attention_mask.numpy()
+    by_hand = []
+    for k in range(len(a)):
+        n = int(mask[k].sum())
+        row = att[:, k, :, 0, :n]  # (L,A,n)
+        assert np.allclose(row.sum(-1), 1.0, atol=1e-5)
+        by_hand.append((-(row * np.log(row)).sum(-1) / np.log(n)).mean(-1))
+    assert np.allclose(r["entropy"], np.mean(by_hand, axis=0), atol=1e-5)
+    assert ((r["entropy"] > 0) & (r["entropy"] <= 1 + 1e-6)).all()
+    assert np.allclose(r["words"], what_cls_reads(cube, tiny)["word"].mean(-1))
+    assert np.allclose(r["others"], how_much_others_read_cls(cube, tiny).mean(-1))
+    assert r["alike"] == pytest.approx(alikeness(cube.cls(-1)))
+    assert r["uniform"] == pytest.approx(uniform_share(cube.attention_mask))
+    with pytest.raises(ValueError, match="attentions"):
+        P.cls_row_stats(encode(tiny, a, pairs=b, attentions=False), tiny)
+
+
+def test_cls_attention_rows_encodes_every_model_on_the_same_pairs(corpus, small):
+    lm = P.wrap(small.model, small.tokenizer)
+    pairs = P.make_pairs(corpus.heldout, "nsp", seed=7)[:12]
+    rows = P.cls_attention_rows({"x": lm, "y": lm}, pairs)
+    assert list(rows) == ["x", "y"] and np.allclose(rows["x"]["entropy"], rows["y"]["entropy"])
+    assert -1.0 <= rows["x"]["alike"] <= 1.0
+    with pytest.raises(ValueError, match="two pairs"):
+        P.cls_attention_rows({"x": lm}, pairs[:1])
+    with pytest.raises(ValueError, match="empty"):
+        P.cls_attention_rows({}, pairs)
+
+
+@pytest.fixture(scope="module")
+def shipped_rows():
+    """What notebook 04 measures on the four checkpoints (random init, MLM only, MLM + NSP, MLM + SOP)."""
+    from helpers import load_model
+
+    nsp = load_model("mini-bert", device="cpu")
+    recipe = json.loads((mini_bert_dir("nsp") / "metrics.json").read_text())["recipe"]
+    corpus = make_corpus(recipe["n_train_docs"], recipe["n_heldout_docs"], seed=recipe["seed"])
+    models = {"init": P.wrap(P.new_model(nsp.tokenizer, seed=recipe["seed"]), nsp.tokenizer, "init"),
+              "MLM only": load_model(str(mini_bert_dir("mlm")), device="cpu"), "MLM + NSP": nsp,
+              "MLM + SOP": load_model(str(mini_bert_dir("sop")), device="cpu")}
+    return P.cls_attention_rows(models, P.make_pairs(corpus.heldout, "nsp", seed=7)[:60])
+
+
+def test_a_pair_objective_trains_what_cls_reads_not_how_much_others_read_it(shipped_rows):
+    """The fact notebook 04 teaches: the pair objectives make [CLS]'s query selective and its output pair-specific."""
+    rows = shipped_rows
+    assert np.all(rows["init"]["entropy"] > 0.99) and rows["init"]["alike"] > 0.99  # random: uniform rows, one direction
+    mlm = rows["MLM only"]
+    for pair in ("MLM + NSP", "MLM + SOP"):
+        assert np.all(mlm["entropy"] - rows[pair]["entropy"] >= P.SELECTIVE_DROP), pair
+        assert mlm["alike"] - rows[pair]["alike"] >= P.SPECIFIC_DROP, pair
+        gap = np.abs(rows[pair]["others"] - mlm["others"]).max()
+        assert gap < P.COLUMN_TOLERANCE * mlm["uniform"], f"{pair}: how much others read [CLS] moved by {gap}"
+    text = P.cls_row_finding(rows)
+    assert text.startswith("With this model we found: ")
+    assert "MLM + NSP and MLM + SOP made the [CLS] query more selective" in text
+    assert "about the same in MLM + NSP, MLM + SOP and MLM only" in text
+
+
+def test_cls_row_finding_follows_the_numbers():
+    def row(ent, alike, others=(0.01, 0.01)):
+        return {"entropy": np.array(ent), "words": np.array([0.8, 0.8]), "others": np.array(others),
+                "alike": alike, "uniform": 0.04}
+
+    selective = {"init": row([1.0, 1.0], 1.0), "MLM only": row([0.9, 0.9], 0.7), "MLM + NSP": row([0.5, 0.6], 0.3)}
+    text = P.cls_row_finding(selective)
+    assert "0.50/0.60" in text and "MLM + NSP made the [CLS] query more selective" in text
+    assert "about the same in MLM + NSP and MLM only" in text
+    flat = {"MLM only": row([0.9, 0.9], 0.7), "MLM + NSP": row([0.88, 0.7], 0.65, others=(0.05, 0.01))}
+    text = P.cls_row_finding(flat)
+    assert "more selective (" not in text and "neither more selective nor more pair-specific" in text
+    assert "different in MLM + NSP and MLM only" in text
+    half = {"MLM only": row([0.9, 0.9], 0.7), "MLM + SOP": row([0.9, 0.9], 0.4)}
+    assert "MLM + SOP made [CLS] more pair-specific than MLM only" in P.cls_row_finding(half)
+    with pytest.raises(ValueError, match="MLM-only"):
+        P.cls_row_finding({"MLM + NSP": row([0.5, 0.5], 0.3)})
+    with pytest.raises(ValueError, match="pair-trained"):
+        P.cls_row_finding({"MLM only": row([0.5, 0.5], 0.3)})
+    table = P.format_cls_rows(selective)
+    assert table.splitlines()[0].split() == ["entropy", "L1", "entropy", "L2", "words", "L1", "words", "L2", "alike"]
+    assert len(table.splitlines()) == 4 and "0.30" in table.splitlines()[-1]
+
+
+# ----------------------------------------------------------------------------- the other findings
+
+
+def _probe(values, chance=0.5, n_test=75):
+    from helpers.core.linear import ProbeResult
+
+    return ProbeResult(np.array(values), "x", chance=chance, n_train=225, n_test=n_test)
+
+
+def test_probe_finding_says_a_random_cls_is_within_the_noise_or_not():
+    noisy = {"init": (_probe([0.50, 0.55, 0.59], chance=0.51), _probe([0.5, 0.5, 0.5])),
+             "MLM + NSP": (_probe([0.96, 0.97, 0.95]), _probe([0.87, 0.88, 0.86])),
+             "MLM only": (_probe([0.65, 0.6, 0.7]), _probe([0.55, 0.5, 0.6]))}
+    text = P.probe_finding(noisy)
+    assert text.startswith("With this model we found: ") and "within the noise margin" in text
+    assert "carries nothing we can measure" in text and "higher than" in text
+    clear = dict(noisy, init=(_probe([0.80, 0.81, 0.79], chance=0.5, n_test=400), _probe([0.5, 0.5, 0.5])))
+    text = P.probe_finding(clear)
+    assert "carries nothing" not in text and "higher than chance" in text
+    same = dict(noisy, **{"MLM only": (_probe([0.96, 0.95, 0.97]), _probe([0.87, 0.88, 0.86]))})
+    assert "about the same as" in P.probe_finding(same)
+    with pytest.raises(ValueError, match="lacks"):
+        P.probe_finding({"init": noisy["init"]})
+
+
+def test_training_finding_says_which_objective_moved_first():
+    def evals(mlm, acc):
+        return [{"step": 100 * i, "mlm_loss": m, "nsp_acc": a} for i, (m, a) in enumerate(zip(mlm, acc))]
+
+    slow = evals([6.9, 5.0, 4.0, 3.5], [0.50, 0.49, 0.51, 0.50])
+    text = P.training_finding({"a short run": (slow, 256)})
+    assert text.startswith("With this model we found: in a short run (300 steps)")
+    assert "stayed within the noise of chance" in text and "MLM moved first" in text
+    late = evals([6.9, 3.0, 2.0, 1.8, 1.7], [0.50, 0.51, 0.60, 0.80, 0.95])
+    text = P.training_finding({"a long run": (late, 1024)})
+    assert "first rose beyond chance at step 200" in text and "half of its rise by step 300" in text
+    assert "half of that fall by step 100" in text and "MLM moved first" in text
+    early = evals([6.9, 6.8, 6.0, 3.0], [0.50, 0.95, 0.96, 0.96])
+    assert "NSP moved no later than MLM" in P.training_finding({"x": (early, 1024)})
+    with pytest.raises(ValueError, match="lack"):
+        P.training_finding({"x": ([{"step": 0, "mlm_loss": 1.0}], 10)})
+    with pytest.raises(ValueError, match="empty"):
+        P.training_finding({})
+
+
+def test_topic_finding_compares_cls_with_its_twin_and_the_mean():
+    res = {"MLM + NSP [CLS]": _probe([0.95, 0.94, 0.95], chance=0.06, n_test=450),
+           "MLM + NSP masked mean": _probe([0.95, 0.95, 0.94], chance=0.06, n_test=450),
+           "MLM only [CLS]": _probe([0.80, 0.79, 0.81], chance=0.06, n_test=450)}
+    text = P.topic_finding(res, n_topics=16)
+    assert text.startswith("With this model we found: ") and "16 topics" in text
+    assert "higher than 0.800" in text and "about the same as 0.947" in text
+    res["MLM only [CLS]"] = _probe([0.95, 0.95, 0.95], chance=0.06, n_test=450)
+    res["MLM + NSP masked mean"] = _probe([0.99, 0.99, 0.99], chance=0.06, n_test=450)
+    text = P.topic_finding(res)
+    assert "about the same as 0.950" in text and "lower than 0.990" in text
+    with pytest.raises(ValueError, match="lacks"):
+        P.topic_finding({"MLM + NSP [CLS]": res["MLM + NSP [CLS]"]})
+
+
+def test_intro_finding_names_the_introduction_cue():
+    split = {"NSP-trained": {"with intro": 1.0, "without intro": 0.72, "n with": 111, "n without": 389},
+             "SOP-trained": {"with intro": 0.95, "without intro": 0.53, "n with": 111, "n without": 389}}
+    text = P.intro_finding(split)
+    assert "NSP-trained is right on 1.000" in text and "it knows order beyond the introduction cue" in text
+    assert "its order knowledge is the introduction cue alone" in text
+    with pytest.raises(ValueError, match="empty"):
+        P.intro_finding({})
+
+
+def test_albert_finding_says_whether_the_run_can_test_the_claim():
+    table = {"NSP-trained": {"NSP pairs": 0.97, "SOP pairs": 0.78}, "SOP-trained": {"NSP pairs": 0.50, "SOP pairs": 0.61}}
+    flat = [{"step": s, "sop_acc": a} for s, a in [(0, 0.5), (1000, 0.6), (2000, 0.63), (3000, 0.61)]]
+    text = P.albert_finding(table, 0.865, flat, 1024)
+    assert text.startswith("With this model we found: ") and "cannot test ALBERT's claim" in text
+    assert "modest accuracy" in text and "each story follows a script" in text and "was no longer rising" in text
+    assert "not just more steps" in text and "retraining" in text
+    good = {"NSP-trained": {"NSP pairs": 0.95, "SOP pairs": 0.52}, "SOP-trained": {"NSP pairs": 0.79, "SOP pairs": 0.90}}
+    text = P.albert_finding(good, 0.865)
+    assert "can test ALBERT's claim" in text and "cannot" not in text
+    only_script = {"NSP-trained": {"NSP pairs": 0.95, "SOP pairs": 0.80}, "SOP-trained": {"NSP pairs": 0.79,
+                                                                                          "SOP pairs": 0.90}}
+    text = P.albert_finding(only_script, 0.865)
+    assert "cannot test" in text and "modest" not in text and "script" in text
+    with pytest.raises(ValueError, match="fraction"):
+        P.albert_finding(table, 86.5)
+    with pytest.raises(ValueError, match="lacks"):
+        P.albert_finding({"NSP-trained": table["NSP-trained"]}, 0.865)
+
+
+# ----------------------------------------------------------------------------- the topic of a story sentence
+
+
+def test_topic_split_keeps_every_story_on_one_side_and_every_topic_on_both(corpus):
+    docs = corpus.heldout[:48]
+    train_x, train_y, test_x, test_y = P.topic_split(docs)
+    assert len(train_x) == len(train_y) and len(test_x) == len(test_y)
+    assert len(train_x) + len(test_x) == sum(len(d.sentences) for d in docs)
+    assert set(train_y) == set(test_y) == {d.topic for d in docs}
+    train_text, test_text = "\n".join(train_x) + "\n", "\n".join(test_x) + "\n"
+    sides = [("\n".join(d.sentences) + "\n" in train_text, "\n".join(d.sentences) + "\n" in test_text) for d in docs]
+    assert all(a != b for a, b in sides), "every story lies, whole, on exactly one side"
+    per_topic = Counter(d.topic for d in docs).values()
+    assert sum(a for a, _ in sides) == sum((n + 1) // 2 for n in per_topic)  # a topic's documents alternate
+    with pytest.raises(ValueError, match="two documents"):
+        P.topic_split(corpus.heldout[:16])  # one document per topic
+
+
+def test_topic_probe_reads_cls_and_the_mean_on_the_same_sentences(corpus, small):
+    lm = P.wrap(small.model, small.tokenizer)
+    res = P.topic_probe({"m": lm}, corpus.heldout[:48], seeds=(0, 1))
+    assert list(res) == ["m [CLS]", "m masked mean"]
+    n_test = len(P.topic_split(corpus.heldout[:48])[2])
+    for r in res.values():
+        assert r.n == 2 and r.n_test == n_test and 0.0 <= r.mean <= 1.0 and r.chance < 0.2
+    with pytest.raises(ValueError, match="poolings"):
+        P.topic_probe({"m": lm}, corpus.heldout[:48], poolings=("max",))
+
+
+def test_the_stories_are_in_domain_for_the_mini_bert_and_the_reviews_are_not():
+    """What notebook 04 prints beside its topic task (``core.token_kinds.word_piece_stats``)."""
+    from helpers import load_model, load_reviews
+    from helpers.core.token_kinds import word_piece_stats
+
+    lm = load_model("mini-bert", device="cpu")
+    recipe = json.loads((mini_bert_dir("nsp") / "metrics.json").read_text())["recipe"]
+    corpus = make_corpus(recipe["n_train_docs"], recipe["n_heldout_docs"], seed=recipe["seed"])
+    stories = word_piece_stats(lm, corpus.texts("heldout")[:300])
+    reviews = word_piece_stats(lm, load_reviews(limit=200).texts)
+    assert stories["pieces_per_word"] == 1.0 and stories["over_limit"] == 0.0
+    assert reviews["pieces_per_word"] > 2.0 and reviews["single_char_share"] > 0.5
 
 
 def test_pair_helpers_refuse_a_model_without_nsp_head(embedded):
@@ -385,6 +619,24 @@ def test_notebook_uses_the_lesson_and_types_no_figure():
     assert "references.value(\"albert_order_table\"" in code
     for typed in ("0.52", "0.79", "0.65", "52%", "3.5 points", "REFERENCE_FIGURES", "variant_dir"):
         assert typed not in code + prose, f"notebook 04 types {typed!r}"
+    for typed in ("0.545", "0.57", "0.66", "0.25", "0.608", "0.774", "3.6 pieces", "86%", "already carries a little",
+                  "attention into [CLS]", "Attention into [CLS]"):
+        assert typed not in prose, f"notebook 04's prose types {typed!r}"
+
+
+def test_every_what_to_look_for_is_followed_by_a_finding_from_this_run():
+    nb = json.loads(NOTEBOOK.read_text())
+    cells = nb["cells"]
+    looks = [i for i, c in enumerate(cells) if c["cell_type"] == "markdown" and "What to look for" in "".join(c["source"])]
+    assert len(looks) >= 5
+    for i in looks:
+        nxt = cells[i + 1]
+        assert nxt["cell_type"] == "code" and "_finding(" in "".join(nxt["source"]), \
+            f"cell {i}: a 'What to look for' needs a 'With this model we found' cell right under it"
+    code = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
+    for name in ("cls_attention_rows", "cls_row_finding", "topic_probe", "topic_finding", "albert_finding",
+                 "word_piece_stats", "bert_cls_footnote"):
+        assert name in code, f"notebook 04 does not call {name}"
 
 
 def test_lesson_imports_only_core_ui_and_itself():

@@ -5,8 +5,11 @@ Modules, one job each:
     * :mod:`.recipe` - objectives, pair labels, special tokens and the training recipe;
     * :mod:`.pairs` - the vocabulary, sentence pairs, their encoding, batches and MLM masking;
     * :mod:`.training` - the model, the losses, the training loop, held-out evaluation, checkpoints, the CLI;
-    * :mod:`.analysis` - P(IsNext), pair accuracy, ALBERT's order table, the introduction split, [CLS] probes;
-    * :mod:`.views` - training curves (live too), probe bars, attention into [CLS], the NSP explorer;
+    * :mod:`.analysis` - P(IsNext), pair accuracy, ALBERT's order table, the introduction split, [CLS] probes,
+      what [CLS] reads (its row) and how much others read it (its column), the topic of a story sentence;
+    * :mod:`.findings` - the "With this model we found: ..." sentences, built from a run's numbers;
+    * :mod:`.views` - training curves (live too), probe bars, what [CLS] reads, how much others read [CLS],
+      the NSP explorer;
     * :mod:`.checks` - the Try-it checks.
 
 Rebuild the shipped checkpoint with ``python -m helpers.lessons.nsp_pretraining --out data/mini-bert``
@@ -16,16 +19,32 @@ Rebuild the shipped checkpoint with ``python -m helpers.lessons.nsp_pretraining 
 from .analysis import (
     REFERENCE_KEYS,
     TRANSFER_LEVEL,
+    cls_attention_rows,
+    cls_row_stats,
     intro_split,
     nsp_verdict,
     order_table,
     p_is_next,
     pair_accuracy,
     probe_pairs,
+    topic_probe,
+    topic_split,
     transfer_word,
 )
 from .checks import MASK_RATE, check_masked_count, check_order_guess
 from .corpus import TOPICS, Corpus, Document, make_corpus
+from .findings import (
+    COLUMN_TOLERANCE,
+    SELECTIVE_DROP,
+    SPECIFIC_DROP,
+    albert_finding,
+    cls_row_finding,
+    format_cls_rows,
+    intro_finding,
+    probe_finding,
+    topic_finding,
+    training_finding,
+)
 from .pairs import (
     Pair,
     collate,
@@ -58,14 +77,16 @@ from .training import (
     train_variant,
     wrap,
 )
-from .views import LivePlot, build_nsp_explorer, draw_history, draw_others_read_cls, draw_probes
+from .views import LivePlot, build_nsp_explorer, draw_cls_row, draw_history, draw_others_read_cls, draw_probes
 
 __all__ = [
-    "EvalSet", "IGNORE", "IS_NEXT", "LivePlot", "MASK_RATE", "NOT_NEXT", "OBJECTIVES", "QUICK_RECIPE", "RECIPE",
-    "REFERENCE_KEYS", "SPECIAL_TOKENS", "TOPICS", "TRANSFER_LEVEL", "Corpus", "Document", "Pair", "TrainResult",
-    "build_nsp_explorer", "check_masked_count", "check_order_guess", "collate", "draw_history", "draw_others_read_cls",
-    "draw_probes", "encode_pairs", "intro_split", "main", "make_config", "make_corpus", "make_pairs", "mask_tokens",
-    "new_model", "nsp_verdict", "order_table", "p_is_next", "pair_accuracy", "pretrain", "pretraining_losses",
-    "probe_pairs", "save_checkpoint", "special_ids", "task_name", "topic_pairs", "train_tokenizer", "train_variant",
-    "transfer_word", "wrap",
+    "COLUMN_TOLERANCE", "Corpus", "Document", "EvalSet", "IGNORE", "IS_NEXT", "LivePlot", "MASK_RATE", "NOT_NEXT",
+    "OBJECTIVES", "Pair", "QUICK_RECIPE", "RECIPE", "REFERENCE_KEYS", "SELECTIVE_DROP", "SPECIAL_TOKENS",
+    "SPECIFIC_DROP", "TOPICS", "TRANSFER_LEVEL", "TrainResult", "albert_finding", "build_nsp_explorer",
+    "check_masked_count", "check_order_guess", "cls_attention_rows", "cls_row_finding", "cls_row_stats", "collate",
+    "draw_cls_row", "draw_history", "draw_others_read_cls", "draw_probes", "encode_pairs", "format_cls_rows",
+    "intro_finding", "intro_split", "main", "make_config", "make_corpus", "make_pairs", "mask_tokens", "new_model",
+    "nsp_verdict", "order_table", "p_is_next", "pair_accuracy", "pretrain", "pretraining_losses", "probe_finding",
+    "probe_pairs", "save_checkpoint", "special_ids", "task_name", "topic_finding", "topic_pairs", "topic_probe",
+    "topic_split", "train_tokenizer", "train_variant", "training_finding", "transfer_word", "wrap",
 ]

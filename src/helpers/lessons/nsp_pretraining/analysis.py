@@ -4,11 +4,16 @@
       explorer shows it.
     * :func:`pair_accuracy`, :func:`order_table` (ALBERT's 2x2 experiment), :func:`intro_split`.
     * :func:`probe_pairs` - a linear probe (``core.linear.linear_probe``) on the [CLS] of ``[CLS] A [SEP] B [SEP]``.
+    * :func:`cls_row_stats` / :func:`cls_attention_rows` - what [CLS] reads (its own attention row: normalised
+      entropy, share on words), how much others read [CLS] (its column) and how alike different pairs' [CLS] are.
+    * :func:`topic_split` / :func:`topic_probe` - an in-domain sentence task: the topic of a held-out story
+      sentence, read by a linear probe from [CLS] or the mean.
     * :data:`TRANSFER_LEVEL` / :func:`transfer_word` - when a pair head "transfers" to the other task.
     * :data:`REFERENCE_KEYS` - the published figures (``helpers.references``) printed beside the order table.
 
-How much the tokens attend to [CLS] is the core's ``attention.how_much_others_read_cls`` (with
-``attention.uniform_share`` for the uniform level); the lesson does not define it again.
+What [CLS] reads and how much others read [CLS] are the core's ``attention.what_cls_reads`` /
+``attention.normalised_cls_entropy`` and ``attention.how_much_others_read_cls`` (with ``attention.uniform_share``
+for the uniform level); the lesson does not define them again.
 """
 
 from __future__ import annotations
@@ -18,8 +23,10 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from ...core.cube import embed
+from ...core.attention import how_much_others_read_cls, normalised_cls_entropy, uniform_share, what_cls_reads
+from ...core.cube import POOLING_LABELS, embed, encode
 from ...core.linear import ProbeResult, linear_probe
+from ...core.stats import alikeness
 from .corpus import Document
 from .pairs import Pair, make_pairs
 from .recipe import IS_NEXT
@@ -121,9 +128,6 @@ def intro_split(models: dict, docs: Sequence[Document], n: int = 1000, seed: int
                    "n with": len(with_intro), "n without": len(without)} for name, lm in models.items()}
 
 
-#: Published figures printed beside order_table (cite, do not overclaim).
-
-
 def probe_pairs(lm, pairs: Sequence[Pair], labels: Sequence[int], name: str = "", seeds=(0, 1, 2)) -> ProbeResult:
     """Linear probe on the last layer's [CLS] of [CLS] A [SEP] B [SEP] (``core.linear.linear_probe``)."""
     x = embed(lm, [p.a for p in pairs], pairs=[p.b for p in pairs], pooling="cls")
@@ -142,3 +146,102 @@ def nsp_verdict(lm, a: str, b: str) -> dict:
     label = "IsNext" if p >= 0.5 else "NotNext"
     return {"p_is_next": p, "label": label, "n_tokens": n,
             "text": f"P(IsNext) = {p:.4f}  [{bar:<20}]  -> {label}  ([CLS] A [SEP] B [SEP]: {n} tokens)"}
+
+
+# ----------------------------------------------------------------------------- what [CLS] reads
+
+
+def cls_row_stats(cube, lm=None) -> dict:
+    """What [CLS] reads, how much others read it, and how alike different rows' last-layer [CLS] are.
+
+    Args:
+        cube: from ``encode(lm, a, pairs=b, attentions=True)`` (hidden_states may be left out).
+        lm: the model (for its special tokens).
+
+    Returns:
+        dict with "entropy" (L,) the normalised entropy of [CLS]'s own row (1 = uniform, heads averaged),
+        "words" (L,) the share of [CLS]'s row on word tokens, "others" (L,) how much the other tokens read
+        [CLS], "alike" the mean cosine between different rows' last-layer [CLS], and "uniform" (1/n averaged).
+    """
+    if cube.attentions is None:
+        raise ValueError("cls_row_stats needs attentions: encode(lm, texts, pairs=..., attentions=True).")
+    return {"entropy": normalised_cls_entropy(cube).mean(-1), "words": what_cls_reads(cube, lm)["word"].mean(-1),
+            "others": how_much_others_read_cls(cube, lm).mean(-1), "alike": alikeness(cube.cls(-1)),
+            "uniform": uniform_share(cube.attention_mask)}
+
+
+def cls_attention_rows(models: dict, pairs: Sequence[Pair]) -> dict[str, dict]:
+    """:func:`cls_row_stats` of every model on the same pairs ``[CLS] A [SEP] B [SEP]``.
+
+    Args:
+        models: label -> LoadedModel (e.g. init, MLM only, MLM + NSP, MLM + SOP).
+        pairs: the pairs to encode (at least two).
+
+    Returns:
+        {model label: cls_row_stats(...)}.
+    """
+    if len(pairs) < 2:
+        raise ValueError("cls_attention_rows needs at least two pairs (alikeness compares different pairs).")
+    if not models:
+        raise ValueError("models is empty: give label -> LoadedModel.")
+    a, b = [p.a for p in pairs], [p.b for p in pairs]
+    return {name: cls_row_stats(encode(lm, a, pairs=b, hidden_states=False, attentions=True), lm)
+            for name, lm in models.items()}
+
+
+# ----------------------------------------------------------------------------- the topic of a sentence
+
+
+def topic_split(docs: Sequence[Document]) -> tuple[list[str], list[str], list[str], list[str]]:
+    """Sentences of held-out documents for the topic task, split by document (no story on both sides).
+
+    Inside every topic the documents alternate between the probe's training and test side, so both sides
+    hold every topic and no sentence of a test story was seen by the probe.
+
+    Returns:
+        (train sentences, train topics, test sentences, test topics).
+    """
+    by_topic: dict[str, list[Document]] = {}
+    for d in docs:
+        by_topic.setdefault(d.topic, []).append(d)
+    if len(by_topic) < 2 or any(len(v) < 2 for v in by_topic.values()):
+        raise ValueError("topic_split needs at least two topics and two documents of every topic.")
+    train_x, train_y, test_x, test_y = [], [], [], []
+    for topic in sorted(by_topic):
+        for i, d in enumerate(by_topic[topic]):
+            xs, ys = (train_x, train_y) if i % 2 == 0 else (test_x, test_y)
+            xs += list(d.sentences)
+            ys += [topic] * len(d.sentences)
+    return train_x, train_y, test_x, test_y
+
+
+def topic_probe(models: dict, docs: Sequence[Document], poolings: Sequence[str] = ("cls", "mean"),
+                seeds: Sequence[int] = (0, 1, 2, 3, 4)) -> dict[str, ProbeResult]:
+    """A linear probe for the topic of a single held-out story sentence, from each model's last layer.
+
+    One forward pass per model (``encode``); every feature is probed on the same sentences
+    (:func:`topic_split`), so the results compare fairly.
+
+    Args:
+        models: label -> LoadedModel.
+        docs: held-out documents.
+        poolings: "cls" and/or "mean" (the course's masked mean).
+
+    Returns:
+        {"<model label> <pooling label>": ProbeResult}, e.g. "MLM + NSP [CLS]", "MLM + NSP masked mean".
+    """
+    bad = [p for p in poolings if p not in ("cls", "mean")]
+    if bad or not poolings:
+        raise ValueError(f"poolings must be 'cls' and/or 'mean', got {list(poolings)!r}.")
+    train_x, train_y, test_x, test_y = topic_split(docs)
+    topics = sorted(set(train_y))
+    y_train = np.array([topics.index(t) for t in train_y])
+    y_test = np.array([topics.index(t) for t in test_y])
+    out = {}
+    for name, lm in models.items():
+        train = encode(lm, train_x, hidden_states=False, attentions=False)
+        test = encode(lm, test_x, hidden_states=False, attentions=False)
+        for how in poolings:
+            label = f"{name} {POOLING_LABELS[how]}"
+            out[label] = linear_probe(train.pool(how), y_train, test.pool(how), y_test, seeds=seeds, name=label)
+    return out

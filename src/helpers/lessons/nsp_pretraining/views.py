@@ -1,5 +1,5 @@
-"""Drawing for notebook 04: training curves (also live, while training), probe bars, attention into [CLS],
-and the NSP explorer.
+"""Drawing for notebook 04: training curves (also live, while training), probe bars, what [CLS] reads (its own
+attention row), how much others read [CLS] (its column), and the NSP explorer.
 
 Every ``draw_*`` builds its Figure with ``ui.figures.new_figure`` and returns it; the notebook shows it with
 ``helpers.show``. :class:`LivePlot` redraws one output through an IPython display handle.
@@ -107,7 +107,7 @@ def draw_others_read_cls(shares: Mapping[str, Sequence[float]], uniform: float):
         uniform: the level uniform attention gives (``core.attention.uniform_share``).
     """
     if not shares:
-        raise ValueError("shares is empty: give model label -> per-layer attention into [CLS].")
+        raise ValueError("shares is empty: give model label -> per-layer share of how much others read [CLS].")
     fig = new_figure(6, 3.2)
     ax = fig.subplots()
     n_layers = 0
@@ -117,10 +117,48 @@ def draw_others_read_cls(shares: Mapping[str, Sequence[float]], uniform: float):
         ax.plot(np.arange(1, len(s) + 1), s, "o-", label=name)
     ax.axhline(uniform, color="grey", ls=":", label="uniform attention")
     ax.set_xlabel("layer")
-    ax.set_ylabel("mean attention into [CLS]")
+    ax.set_ylabel("how much others read [CLS]")
     ax.set_title("How much the other tokens read [CLS]", fontsize=10)
     ax.set_xticks(np.arange(1, n_layers + 1))
     ax.legend(fontsize=8)
+    return fig
+
+
+def draw_cls_row(rows: Mapping[str, Mapping]):
+    """What [CLS] reads, per model: the normalised entropy of its row and its share on words per layer, and the
+    mean cosine between different pairs' last-layer [CLS].
+
+    Args:
+        rows: model label -> {"entropy": (L,), "words": (L,), "alike": float} (``analysis.cls_attention_rows``).
+    """
+    if not rows:
+        raise ValueError("rows is empty: give model label -> cls_row_stats(...) (see cls_attention_rows).")
+    fig = new_figure(11, 3.2)
+    ax_ent, ax_words, ax_alike = fig.subplots(1, 3)
+    n_layers = 0
+    for name, r in rows.items():
+        ent, words = np.asarray(r["entropy"], dtype=float), np.asarray(r["words"], dtype=float)
+        n_layers = max(n_layers, len(ent))
+        ax_ent.plot(np.arange(1, len(ent) + 1), ent, "o-", label=name)
+        ax_words.plot(np.arange(1, len(words) + 1), words, "o-", label=name)
+    ax_ent.axhline(1.0, color="grey", ls=":", lw=1, label="uniform")
+    ax_ent.set_ylim(0, 1.05)
+    ax_ent.set_ylabel("entropy of [CLS]'s row / ln n")
+    ax_ent.set_title("What [CLS] reads: how spread", fontsize=10)
+    ax_words.set_ylim(0, 1.05)
+    ax_words.set_ylabel("share of [CLS]'s row on words")
+    ax_words.set_title("What [CLS] reads: words", fontsize=10)
+    for ax in (ax_ent, ax_words):
+        ax.set_xlabel("layer")
+        ax.set_xticks(np.arange(1, n_layers + 1))
+    ax_ent.legend(fontsize=7, loc="lower left")
+    names = list(rows)
+    ax_alike.bar(np.arange(len(names)), [float(rows[k]["alike"]) for k in names],
+                 color=[f"C{i}" for i in range(len(names))])
+    ax_alike.set_xticks(np.arange(len(names)), names, fontsize=8, rotation=15)
+    ax_alike.set_ylim(0, 1.05)
+    ax_alike.set_ylabel("mean cosine between pairs")
+    ax_alike.set_title("How alike different pairs' last-layer [CLS] are", fontsize=10)
     return fig
 
 
