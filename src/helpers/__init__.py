@@ -7,6 +7,7 @@ below are the ones every notebook uses; every function is tested in tests/.
 
 from __future__ import annotations
 
+from .core import config as _config
 from .core import references
 from .core.config import pick, quick_mode, set_seed
 from .core.cube import POOLINGS, Cube, embed, encode, encode_ids, pool
@@ -15,7 +16,7 @@ from .core.features import FeatureCache
 from .core.models import LoadedModel, ModelLoadError, load_model, resolve_device
 from .ui.figures import show
 
-__version__ = "0.2.0"
+__version__ = _config.VERSION
 
 __all__ = [
     "POOLINGS",
