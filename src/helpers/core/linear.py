@@ -18,6 +18,14 @@ from .stats import Estimate, as_numpy
 DEFAULT_CS = (0.01, 0.1, 1.0, 10.0)
 
 
+def one_blas_thread():
+    """A context in which BLAS uses one thread: small logistic regressions run faster so, above all on a busy
+    machine where several threads fight for the cores (the fits' results do not depend on it)."""
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=1, user_api="blas")
+
+
 def probe_pipeline(C: float = 1.0, seed: int = 0, max_iter: int = 2000):
     """An unfitted scikit-learn pipeline: StandardScaler, then LogisticRegression(C)."""
     from sklearn.linear_model import LogisticRegression
@@ -74,7 +82,8 @@ def fit_probe(features, labels, C: float = 1.0, seed: int = 0):
     """The probe pipeline fitted on all of ``features``; ``.predict``, ``.decision_function`` as scikit-learn's."""
     x, y = check_xy(features, labels)
     _two_classes(y)
-    return probe_pipeline(C, seed).fit(x, y)
+    with one_blas_thread():
+        return probe_pipeline(C, seed).fit(x, y)
 
 
 def dummy_baseline(y_train, y_test, strategy: str = "most_frequent", seed: int = 0) -> float:
@@ -95,7 +104,8 @@ def grid_search_C(x, y, Cs: Sequence[float] = DEFAULT_CS, folds: int = 5, seed: 
         raise ValueError(f"Cs must be positive numbers, got {Cs!r}.")
     folds = max(2, min(folds, int(np.bincount(y).min())))
     cv = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
-    return {float(c): float(cross_val_score(probe_pipeline(c, seed), x, y, cv=cv).mean()) for c in Cs}
+    with one_blas_thread():
+        return {float(c): float(cross_val_score(probe_pipeline(c, seed), x, y, cv=cv).mean()) for c in Cs}
 
 
 def linear_probe(
@@ -148,7 +158,8 @@ def linear_probe(
             xb, yb = xt, yt
         else:
             xa, xb, ya, yb = train_test_split(x, y, test_size=test_size, stratify=y, random_state=seed)
-        clf = probe_pipeline(C, seed, max_iter).fit(xa, ya)
+        with one_blas_thread():
+            clf = probe_pipeline(C, seed, max_iter).fit(xa, ya)
         accs.append(float((clf.predict(xb) == yb).mean()))
         chance.append(dummy_baseline(ya, yb))
         sizes = (len(ya), len(yb))
@@ -170,6 +181,7 @@ def cross_fit_correct(features, labels, *, folds: int = 5, seeds: Sequence[int] 
     out = np.zeros((len(seeds), len(y)))
     for s, seed in enumerate(seeds):
         for train, test in StratifiedKFold(folds, shuffle=True, random_state=seed).split(x, y):
-            clf = probe_pipeline(C, seed).fit(x[train], y[train])
+            with one_blas_thread():
+                clf = probe_pipeline(C, seed).fit(x[train], y[train])
             out[s, test] = clf.predict(x[test]) == y[test]
     return out
