@@ -90,3 +90,13 @@ def test_unanswered_placeholders():
 
     assert unanswered(...) and unanswered(None) and unanswered((..., ...)) and unanswered([3, ...])
     assert not unanswered(0) and not unanswered((2, 5)) and not unanswered("") and not unanswered([])
+
+
+def test_number_answer():
+    from helpers.core.checks import CheckResult, number_answer
+
+    assert number_answer("0.5", "a number", "an accuracy") == 0.5
+    waiting = number_answer(..., "a number between 0 and 1", "an accuracy")
+    assert isinstance(waiting, CheckResult) and waiting.ok is None and "a number between 0 and 1" in waiting.message
+    wrong = number_answer("lots", "a number", "how many tokens")
+    assert isinstance(wrong, CheckResult) and wrong.ok is False and "how many tokens" in wrong.message

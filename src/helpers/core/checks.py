@@ -36,3 +36,18 @@ def unanswered(answer: Any) -> bool:
     if answer is None or answer is Ellipsis:
         return True
     return isinstance(answer, (tuple, list)) and any(a is Ellipsis for a in answer)
+
+
+def number_answer(answer: Any, unanswered_hint: str, what: str) -> float | CheckResult:
+    """The reader's answer as a float, or the CheckResult to return instead (not answered yet / not a number).
+
+    Args:
+        unanswered_hint: what to put in place of ``...``, e.g. "a number between 0 and 1".
+        what: what the number is, for the "not a number" message, e.g. "an accuracy between 0 and 1".
+    """
+    if unanswered(answer):
+        return CheckResult(None, f"Not answered yet: replace ... with {unanswered_hint}.")
+    try:
+        return float(answer)
+    except (TypeError, ValueError):
+        return CheckResult(False, f"Not a number: {answer!r}. Give {what}.")

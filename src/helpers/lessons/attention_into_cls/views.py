@@ -70,6 +70,15 @@ def draw_cls_rows(rows: np.ndarray, tokens: Sequence[str], title: str = "What [C
     return fig
 
 
+def _layer_axes(ax, layers: np.ndarray, ylim: tuple[float, float], ylabel: str, title: str) -> None:
+    """The per-layer axes every attention curve shares: one tick per layer, a fixed y range, labels, a small title."""
+    ax.set_xticks(layers)
+    ax.set_ylim(*ylim)
+    ax.set_xlabel("layer")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, fontsize=9)
+
+
 def draw_entropy(norm_entropy: np.ndarray, title: str = "How spread out what [CLS] reads is: entropy of its row / ln n"):
     """(L,A) normalised entropies: one dot per head, the layer mean as a line; 1 = uniform, 0 = one token."""
     ent = _np(norm_entropy)
@@ -82,11 +91,7 @@ def draw_entropy(norm_entropy: np.ndarray, title: str = "How spread out what [CL
     ax.scatter(np.repeat(x, n_heads), ent.ravel(), s=12, alpha=0.5, color="tab:purple", label="one head")
     ax.plot(x, ent.mean(1), color="black", marker="o", label="layer mean")
     ax.axhline(1.0, ls="--", color="gray", lw=1, label="uniform (ln n)")
-    ax.set_xticks(x)
-    ax.set_ylim(0, 1.05)
-    ax.set_xlabel("layer")
-    ax.set_ylabel("entropy of [CLS]'s row / ln n")
-    ax.set_title(title, fontsize=9)
+    _layer_axes(ax, x, (0, 1.05), "entropy of [CLS]'s row / ln n", title)
     ax.legend(fontsize=7, loc="lower left")
     return fig
 
@@ -122,11 +127,7 @@ def draw_shares(shares: Mapping[str, np.ndarray], title: str = "", references: M
             who = ref.source.split(",")[0]
             ax.plot([lo - 0.3, hi + 0.3], [ref.values["level"]] * 2, ls="--", lw=2.5, color=KIND_COLORS[k],
                     alpha=0.6, label=f"{who}, {ref.about}: {ref.sentence()}")
-        ax.set_xticks(x)
-    ax.set_ylim(0, 1)
-    ax.set_xlabel("layer")
-    ax.set_ylabel("how much tokens read it (share of a row)")
-    ax.set_title(title, fontsize=9)
+    _layer_axes(ax, x, (0, 1), "how much tokens read it (share of a row)", title)
     ax.legend(fontsize=6.5, loc="upper left")
     return fig
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ...core.checks import CheckResult, unanswered
+from ...core.checks import CheckResult, number_answer
 from .recipe import RECIPE
 
 #: The share of non-special tokens MLM picks (BERT's 15%), as the recipe trains it.
@@ -15,12 +15,9 @@ def check_masked_count(answer, n_tokens: int) -> CheckResult:
     Returns:
         core.checks.CheckResult (ok True/False, or None when not answered yet).
     """
-    if unanswered(answer):
-        return CheckResult(None, "Not answered yet: replace ... with a number.")
-    try:
-        value = float(answer)
-    except (TypeError, ValueError):
-        return CheckResult(False, f"Not a number: {answer!r}. Give how many tokens are picked on average.")
+    value = number_answer(answer, "a number", "how many tokens are picked on average")
+    if isinstance(value, CheckResult):
+        return value
     expected = MASK_RATE * n_tokens
     details = {"expected": expected, "answer": value}
     if abs(value - expected) <= 1.0:
@@ -38,12 +35,9 @@ def check_order_guess(answer, measured: float, tolerance: float = 0.1) -> CheckR
     Returns:
         core.checks.CheckResult (ok True when within ``tolerance``, None when not answered yet).
     """
-    if unanswered(answer):
-        return CheckResult(None, "Not answered yet: replace ... with a number between 0 and 1.")
-    try:
-        value = float(answer)
-    except (TypeError, ValueError):
-        return CheckResult(False, f"Not a number: {answer!r}. Give an accuracy between 0 and 1.")
+    value = number_answer(answer, "a number between 0 and 1", "an accuracy between 0 and 1")
+    if isinstance(value, CheckResult):
+        return value
     if not 0.0 <= value <= 1.0:
         return CheckResult(False, f"{value:g} is not an accuracy: give a number between 0 and 1.")
     close = abs(value - measured) <= tolerance

@@ -36,7 +36,6 @@ from .experiments import (
     left_out_words,
     nearest_neighbour_recovery,
     neighbour_words,
-    one_blas_thread,
     split_difference,
     split_verdict,
     prf,

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Sequence
 
 import numpy as np
 
+from ...core.linear import one_blas_thread
 from ...core.stats import Estimate, unit_rows
 
 _WORD = re.compile(r"[a-z][a-z']*[a-z]|[a-z]")
@@ -35,19 +35,6 @@ FILLER_WORDS: frozenset[str] = frozenset(
     maybe probably perhaps oh ok okay yeah yes hey um uh lot lots bit thing things stuff way kind sort
     let lets get gets getting got gotten make makes making say says said going gonna""".split()
 )
-
-
-@contextmanager
-def one_blas_thread():
-    """Run the block with one BLAS thread: the probes solve many small systems (a few hundred unknowns), which
-    extra threads only slow down, the more so on a busy machine. Numbers are unchanged up to rounding."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
-        yield
-        return
-    with threadpool_limits(limits=1, user_api="blas"):
-        yield
 
 
 def _stem(word: str) -> str | None:

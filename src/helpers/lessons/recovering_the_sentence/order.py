@@ -23,7 +23,7 @@ import numpy as np
 
 from ...core.linear import ProbeResult, linear_probe
 from ...core.stats import Estimate, alikeness, as_numpy, compare_estimates, unit_rows
-from .experiments import one_blas_thread
+from ...core.linear import one_blas_thread
 
 _END = re.compile(r"[.!?\u2026]+$")
 
