@@ -13,7 +13,12 @@ module             holds
 ``token_kinds``    [CLS] / [SEP] / punctuation / word, Unicode-aware
 ``attention``      what [CLS] reads, how much others read [CLS], entropy, rollout
 ``flow``           attention flow (max-flow on the layer graph)
-``finetune``       a copy of the model fine-tuned with a head on [CLS] or the mean
+``readouts``       which vector of which input layout a probe or a head reads ([CLS] moved, first word, ...)
+``finetune``       a copy of the model fine-tuned with a head on any readout (bf16 autocast where fast)
+``geometry``       massive coordinates and what cosine sees with and without them
+``summary_tokens`` where models put their summary token, from transformers configs and the registry
+``results``        shipped results with provenance (model fingerprint, data hash, code version, ...)
+``sweep``          the fine-tuning sweep over readouts (``python -m helpers.core.sweep``)
 ``references``     every published figure the course prints, with its source
 ``checks``         ``CheckResult``, the verdict of every "Try it"
 ``course``         the course map, read from the notebooks

@@ -1,0 +1,44 @@
+"""Shipped results: provenance stamped on write, clear errors on read; the sweep's table from its cells."""
+
+import json
+
+import numpy as np
+import pytest
+
+from helpers.core import results, sweep
+
+
+def test_write_and_load_with_provenance(tiny, tmp_path):
+    texts, labels = ["the film", "a bad film"], [1, 0]
+    prov = results.provenance(tiny, texts, labels, budget={"steps": 3}, seeds=(0, 1), wall_seconds=1.234)
+    for key in ("model", "model_fingerprint", "data_hash", "code_version", "budget", "seeds", "wall_seconds", "machine"):
+        assert key in prov
+    assert prov["data_hash"] == results.data_hash(texts, labels) != results.data_hash(texts, [0, 1])
+    path = results.write_results("demo", {"x": 1}, prov, tmp_path)
+    back = results.load_results("demo", tmp_path)
+    assert back["results"] == {"x": 1} and back["provenance"]["wall_seconds"] == 1.2
+    with pytest.raises(FileNotFoundError, match="make experiments"):
+        results.load_results("missing", tmp_path)
+    data = json.loads(path.read_text())
+    data["provenance"]["format"] = -1
+    path.write_text(json.dumps(data))
+    with pytest.raises(ValueError, match="another version"):
+        results.load_results("demo", tmp_path)
+
+
+def test_sweep_table_pairs_every_readout_with_cls_and_its_frozen_probe():
+    rng = np.random.default_rng(0)
+    truth = rng.random(300) < 0.8
+
+    def cell(readout, seed, p_flip):
+        flip = rng.random(300) < p_flip
+        correct = (truth ^ flip).astype(int)
+        return {"readout": readout, "seed": seed, "correct": "".join(map(str, correct))}
+
+    cells = [cell("cls", s, 0.0) for s in (0, 1)] + [cell("mean", s, 0.5) for s in (0, 1)]
+    frozen = {"cls": truth.astype(float) * 0, "mean": truth.astype(float)}
+    table = sweep.summarize(cells, frozen, ("cls", "mean"))
+    assert "vs_cls" not in table["cls"] and table["cls"]["fine_tuned"] == pytest.approx(truth.mean())
+    assert table["mean"]["vs_cls"]["outcome"] == "lower"
+    assert table["cls"]["gain"]["outcome"] == "higher"  # fine-tuned right where the (all-wrong) frozen probe was wrong
+    assert len(table["mean"]["per_seed"]) == 2
