@@ -84,6 +84,17 @@ def test_explorer_reacts_to_controls():
     np.testing.assert_array_equal(box.state["result"].values, CUBE[3])
 
 
+def test_every_slider_changes_what_the_explorer_shows():
+    # a reader moving i, t or k always sees something change, even when the spec does not use that index
+    box = S.build_cube_explorer(CUBE, spec="[:, 0, :]")
+    for name, value in (("i", 2), ("t", 3), ("k", 4)):
+        before = box.views["info"].value
+        box.set(**{name: value})
+        assert box.views["info"].value != before, f"moving {name} changed nothing"
+    assert f"last_hidden[2, 3, 4] = <b>{CUBE[2, 3, 4]:.3f}</b>" in box.views["info"].value
+    assert "does not use i, t, k" in box.views["info"].value
+
+
 def test_explorer_shows_a_bad_spec_instead_of_raising():
     box = S.build_cube_explorer(CUBE)
     box.set(spec="[:, 9, :]")  # out of range: shown in the widget, never raised

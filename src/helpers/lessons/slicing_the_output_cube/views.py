@@ -217,6 +217,11 @@ def build_cube_explorer(last_hidden, tokens: Sequence[Sequence[str]] | None = No
             if "t" in result.spec.parts:
                 tok = sentence[picked["t"]] if picked["t"] < len(sentence) else "[PAD]"
                 lines.append(f"token t={picked['t']} of sentence i: <code>{html.escape(tok)}</code>")
+        where = f"i={picked['i']}, t={picked['t']}, k={picked['k']}"
+        unused = [n for n in ("i", "t", "k") if n not in result.spec.parts]
+        lines.append(f"one entry of the cube, last_hidden[{picked['i']}, {picked['t']}, {picked['k']}] = "
+                     f"<b>{arr[picked['i'], picked['t'], picked['k']]:.3f}</b> ({where})"
+                     + (f"; this spec does not use {', '.join(unused)}" if unused else ""))
         views["info"].value = "<br>".join(lines)
         views["drawing"].value = cube_svg(arr.shape, result.box)
         grid = heatmap_data(result, tokens)
