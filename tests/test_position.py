@@ -160,16 +160,6 @@ def test_word_influence(tiny):
 # ----------------------------------------------------------------------------- 3. the position experiments
 
 
-def test_layout_rows():
-    words = [10, 11, 12, 13]
-    assert pos.layout_row(words, "standard", 1, 2) == ([1, 10, 11, 12, 13, 2], 0)
-    assert pos.layout_row(words, "cls_end", 1, 2) == ([10, 11, 12, 13, 2, 1], 5)
-    assert pos.layout_row(words, "cls_middle", 1, 2) == ([10, 11, 1, 12, 13, 2], 2)
-    assert pos.layout_row(words, "no_cls", 1, 2) == ([10, 11, 12, 13, 2], None)
-    with pytest.raises(ValueError):
-        pos.layout_row(words, "sideways", 1, 2)
-
-
 def test_readouts_match_the_cube(tiny):
     texts = SENTENCES[:3]
     out = pos.position_readouts(tiny, texts)
