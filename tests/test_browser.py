@@ -19,9 +19,13 @@ import time
 import urllib.request
 from pathlib import Path
 
+import nbformat
 import pytest
 
 from conftest import free_port
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
+import tryit  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = Path(os.environ.get("CLS_CHROMIUM", "/usr/bin/chromium"))
@@ -61,6 +65,12 @@ class Lab:
     def __init__(self, workdir: Path):
         self.root = workdir / "course"
         shutil.copytree(ROOT / "notebooks", self.root, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+        # each Try it also runs with its solution and with a wrong answer (tools/tryit.py), so this one run through
+        # JupyterLab checks the exercises too; the nbclient harness then need not execute the notebooks again
+        for path in self.root.glob("[0-9][0-9]_*.ipynb"):
+            nb = nbformat.read(path, as_version=4)
+            tryit.inject(nb)
+            nbformat.write(nb, path)
         self.port, self.token = free_port(), secrets.token_hex(16)
         self.base = f"http://127.0.0.1:{self.port}"
         settings = workdir / "settings"
@@ -233,6 +243,9 @@ def test_notebook_in_jupyterlab(lab, browser, name):
         errors = [o for c in code for o in c.get("outputs", []) if o.get("output_type") == "error"]
         assert not errors, f"{name}: {errors[0]['ename']}: {errors[0]['evalue']}"
         assert all(c.get("execution_count") for c in code), f"{name}: not every code cell ran"
+        bad = tryit.verdicts(nbformat.reads(json.dumps(saved), as_version=4))
+        assert not bad, "\n".join(bad)
+        assert tryit.marks_of(nbformat.reads(json.dumps(saved), as_version=4)), f"{name}: no Try it was checked"
 
         body = page.locator(".jp-Notebook").inner_text()
         assert "Loading widget..." not in body, "a widget did not render"

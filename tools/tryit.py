@@ -57,7 +57,6 @@ def problems(nb) -> list[str]:
 def inject(nb) -> dict[str, tuple[int, int]]:
     """Insert the solution/wrong runs after each check cell (in place). Returns ID -> (right_cell, wrong_cell)."""
     items = sorted(tryits(nb).items(), key=lambda kv: -kv[1]["check"])  # from the end, so indices stay valid
-    marks = {}
     for tid, parts in items:
         check_src = nb.cells[parts["check"]].source
         answer_src = nb.cells[parts["answer"]].source
@@ -70,6 +69,12 @@ def inject(nb) -> dict[str, tuple[int, int]]:
         ]
         at = parts["check"] + 1
         nb.cells[at:at] = new
+    return marks_of(nb)
+
+
+def marks_of(nb) -> dict[str, tuple[int, int]]:
+    """ID -> (right_cell, wrong_cell) read back from the injected cells' metadata (e.g. after JupyterLab saved them)."""
+    marks: dict[str, tuple[int | None, int | None]] = {}
     for i, cell in enumerate(nb.cells):
         tag = cell.metadata.get(KEY, {})
         if "expect" in tag:
@@ -88,8 +93,12 @@ def _shown(cell) -> str:
     return "\n".join(texts)
 
 
-def verdicts(nb, marks: dict[str, tuple[int, int]]) -> list[str]:
-    """After execution: what went wrong (empty when every solution is right and every wrong answer wrong)."""
+def verdicts(nb, marks: dict[str, tuple[int, int]] | None = None) -> list[str]:
+    """After execution: what went wrong (empty when every solution is right and every wrong answer wrong).
+
+    ``marks`` defaults to what :func:`marks_of` reads from the notebook's own cell metadata.
+    """
+    marks = marks_of(nb) if marks is None else marks
     bad = []
     for tid, (right, wrong) in marks.items():
         shown_right, shown_wrong = _shown(nb.cells[right]), _shown(nb.cells[wrong])
