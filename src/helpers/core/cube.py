@@ -28,8 +28,6 @@ POOLING_LABELS = {
     "sep": "[SEP]",
 }
 POOLINGS = tuple(POOLING_LABELS)
-#: The poolings of a layer's output (everything but the model's pooler).
-LAYER_POOLINGS = tuple(p for p in POOLINGS if p != "pooler")
 
 
 def check_pooling(how) -> str | int:
