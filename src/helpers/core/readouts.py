@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
+import numpy as np
 import torch
 
 from .cube import masked_mean, pool_max
@@ -52,12 +53,19 @@ READOUTS: dict[str, Readout] = {r.key: r for r in (
 )}
 
 
-def get_readout(key: str | Readout) -> Readout:
-    """The Readout for ``key``; a clear error listing the keys otherwise."""
+def get_readout(key: str | int | Readout) -> Readout:
+    """The Readout for ``key``: a key of READOUTS, an int position (or "pos<n>") of the standard row; a clear
+    error listing the keys otherwise."""
     if isinstance(key, Readout):
         return key
+    if isinstance(key, str) and key.startswith("pos") and key[3:].isdigit() and key not in READOUTS:
+        key = int(key[3:])
+    if isinstance(key, (int, np.integer)) and not isinstance(key, bool):
+        if key < 0:
+            raise ValueError(f"A position readout counts from the start of the row: use 0 or more, got {key}.")
+        return READOUTS["cls"] if key == 0 else Readout(f"pos{key}", "standard", int(key), f"token at position {key}")
     if key not in READOUTS:
-        raise ValueError(f"Unknown readout {key!r}: use one of {list(READOUTS)}.")
+        raise ValueError(f"Unknown readout {key!r}: use one of {list(READOUTS)} or an int position.")
     return READOUTS[key]
 
 
