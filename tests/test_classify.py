@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 import torch
 
+import helpers
 from helpers.core import finetune as FT
 from helpers.core import linear as L
 from helpers.core.stats import Estimate
@@ -242,3 +243,16 @@ def test_classify_findings_say_what_the_numbers_say():
     assert "within the noise" in text and "cannot say" in text
     assert "do not lean clearly" in text and "not more than their share" in text
     assert "no mistakes to sort" in C.classify_findings(poor, [], ["plain"])
+
+
+def test_fine_tune_is_a_top_level_helper_for_any_sequence_of_strings(tiny):
+    """The API scripts use: helpers.fine_tune(lm, texts, labels, readout=...) -> .predict(texts) of shape (N,)."""
+    import pandas as pd
+
+    texts = pd.Series(["good fun film", "bad dull film", "great great", "awful boring"])
+    ft = helpers.fine_tune(tiny, texts, np.array([1, 0, 1, 0]), readout=2, steps=2, batch_size=2, progress=False)
+    assert isinstance(ft, helpers.FineTuned) and ft.readout.key == "pos2"
+    pred = ft.predict(np.array(["good", "bad fun"]))
+    assert pred.shape == (2,) and set(pred) <= {0, 1}
+    with pytest.raises(ValueError):
+        helpers.fine_tune(tiny, texts, [1, 0, 1], steps=1, progress=False)

@@ -168,21 +168,17 @@ def test_pooling_names_come_from_the_core():
     assert list(res) == [p for p in POOLINGS if p in res]  # display order of the core
 
 
-def test_compare_with_frozen_pairs_heads_with_the_probe():
-    feats, y = _features()
-    test, yt = _features(seed=1)
-    probe = V.probe_by_layer(feats, y, test, yt, seeds=(0, 1))
-    rows = [{"head": "cls", "seed": 0, "accuracy": 0.6}, {"head": "mean", "seed": 0, "accuracy": 0.7},
-            {"head": "cls", "seed": 1, "accuracy": 0.8}, {"head": "mean", "seed": 1, "accuracy": 0.7}]
-    heads = V.compare_with_frozen(rows, probe, layer=2)
-    assert heads.has_both and heads.tuned["cls"].n == 2 and heads.frozen["mean"] is probe["mean"][2]
-    gaps = heads.gaps()
-    assert gaps["fine-tuned"] == pytest.approx(0.0)
-    assert gaps["frozen"] == pytest.approx(probe["mean"][2].mean - probe["cls"][2].mean)
-    with pytest.raises(ValueError, match="layer 7"):
-        V.compare_with_frozen(rows, probe, layer=7)
-    with pytest.raises(ValueError, match="both heads"):
-        V.compare_with_frozen(rows[:1], probe, layer=2).gaps()
+def test_live_check_on_another_model_compares_its_own_heads(tiny):
+    """A model the sweep was not run on gets its own live heads, compared paired, and no agreement verdict."""
+    import helpers
+
+    shipped = {"provenance": {"model_fingerprint": "not-this-one", "model": "embedded"}}
+    train = helpers.load_reviews("train", limit=40)
+    test = helpers.load_reviews("test", limit=30)
+    res = V.live_check(tiny, shipped, quick=True, train=train, test=test)
+    assert res.kind == "other model" and res.agrees is None and set(res.cells) == {"cls", "mean"}
+    assert all(len(c["correct"]) == len(test) for c in res.cells.values())
+    assert any("the shipped sweep is for embedded" in line for line in res.lines)
 
 
 TEXTS = ["good great fun.", "bad, awful, boring!", "i love this movie"]
@@ -253,11 +249,23 @@ def _made_up_probe(pooler_best=True):
 def test_check_best_pooling_accepts_any_answer_within_the_noise():
     probe = _made_up_probe()
     close = V.check_best_pooling("cls", probe)  # 0.687 against the pooler's 0.695: the noise cannot rank them
-    assert close.ok is True and "within the noise" in str(close) and "pooler" in str(close)
+    assert close.ok is True and "indistinguishable from the best" in str(close) and "pooler" in str(close)
     assert "cls" in V.check_best_pooling("pooler", probe).details["within the noise"]
     far = V.check_best_pooling("first", probe)
-    assert far.ok is False and "more than the noise margin" in str(far)
+    assert far.ok is False and "the noise margin is" in str(far)  # no per-sentence results: the noise margin
     assert V.check_best_pooling("average", probe).ok is False
+
+
+def test_check_best_pooling_is_paired_when_the_probes_are():
+    """Probes scored on the same reviews: the check words its verdict from the paired interval."""
+    feats, y = _features()
+    test, yt = _features(seed=1)
+    probe = V.probe_by_layer(feats, y, test, yt, seeds=(0, 1))
+    assert probe["cls"][2].correct.shape == (2, len(yt))
+    best = max(probe, key=lambda p: probe[p][2].mean)
+    worst = min(probe, key=lambda p: probe[p][2].mean)
+    msg = str(V.check_best_pooling(worst, probe))
+    assert "paired on the same test reviews, the difference lies within [" in msg or best == worst
 
 
 def test_check_higher_mean_cosine_accepts_a_tie_within_the_noise():
@@ -303,20 +311,6 @@ def test_best_frozen_and_probe_findings_two_outcomes():
     assert "below the best" in text and "lose part of" in text
     with pytest.raises(ValueError, match="'cls' and 'mean'"):
         V.probe_findings({"max": probe["first"]})
-
-
-def test_finetune_findings_two_outcomes():
-    from helpers.core.stats import Estimate
-
-    frozen = {"cls": _pr([0.61, 0.62]), "mean": _pr([0.60, 0.60])}
-    short = V.HeadComparison({"cls": Estimate([0.525]), "mean": Estimate([0.525])}, frozen, 6)
-    text = V.finetune_findings(short, n_test=400, steps=6)
-    assert "within the noise" in text and "end below the frozen probe" in text and "(6 steps)" in text
-    assert "one seed per head" in text
-    assert "end below" not in V.finetune_findings(short, n_test=80, steps=6)  # 80 sentences cannot tell
-    long = V.HeadComparison({"cls": Estimate([0.70, 0.71, 0.69]), "mean": Estimate([0.90, 0.91, 0.89])}, frozen, 6)
-    text = V.finetune_findings(long, n_test=800, steps=500)
-    assert "the mean head higher, beyond the noise" in text and "end below" not in text and "one seed" not in text
 
 
 def test_anisotropy_of_a_shared_direction():

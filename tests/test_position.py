@@ -207,7 +207,7 @@ def _probe(name, accs, n=1000):
 
 
 def test_compare():
-    # notebook 02 compares readouts with the core's compare_estimates / noise_margin
+    # notebook 02's "above chance" checks use the core's noise_margin; readouts are compared paired (study.compare)
     a = _probe("a", [0.80, 0.82])
     b = _probe("b", [0.60, 0.62])
     assert compare_estimates(a, b) == "higher" and compare_estimates(b, a) == "lower"
@@ -286,7 +286,8 @@ def test_position_explorer(tiny_study):
     state = ex.set(readout="nocls_mean")
     assert (text.value, bars.value) != before and "no [CLS]: mean" in text.value
     assert state["label"] == pos.READOUTS["nocls_mean"][2]
-    assert state["verdict"] == compare_estimates(tiny_study["nocls_mean"].probe, tiny_study["cls"].probe)
+    assert state["verdict"] == tiny_study.compare("nocls_mean").outcome
+    assert tiny_study.compare("nocls_mean").verdict() in text.value.replace("&#x27;", "'")
     now = text.value
     state = ex.set(layer=0)
     assert text.value != now and "layer 0" in text.value
@@ -323,7 +324,7 @@ def test_check_best_readout(tiny_study):
     best = max(tiny_study.results, key=lambda r: r.probe.mean)
     assert pos.check_best_readout(best.key, tiny_study).ok is True
     worst = min(tiny_study.results, key=lambda r: r.probe.mean)
-    if compare_estimates(worst.probe, best.probe) != "about the same":
+    if tiny_study.compare(worst.key, best.key).outcome != "indistinguishable":
         assert pos.check_best_readout(worst.key, tiny_study).ok is False
     assert pos.check_best_readout("nowhere", tiny_study).ok is False
     assert pos.check_best_readout(None, tiny_study).ok is None
@@ -331,11 +332,17 @@ def test_check_best_readout(tiny_study):
         pos.check_best_readout("cls", "not a study")
 
 
+def _correct(accs, n: int) -> np.ndarray:
+    """(seeds, n) right/wrong rows with exactly the given accuracies, the right sentences drawn at random."""
+    rng = np.random.default_rng(int(1000 * sum(accs)))
+    return np.array([rng.permutation(np.arange(n) < round(a * n)).astype(float) for a in accs])
+
+
 def test_check_best_readout_on_a_clear_case():
     def res(key, accs):
-        return pos.PositionResult(key, key, "standard", _probe(key, accs), np.ones(3))
+        return pos.PositionResult(key, key, "standard", _probe(key, accs), np.ones(3), _correct(accs, 400))
 
-    study = pos.PositionStudy([res("cls", [0.6, 0.62]), res("mean", [0.9, 0.91])], "m", 10, 10, (0, 1))
+    study = pos.PositionStudy([res("cls", [0.6, 0.62]), res("mean", [0.9, 0.91])], "m", 200, 200, (0, 1))
     assert pos.check_best_readout("mean", study).ok is True
     assert pos.check_best_readout("cls", study).ok is False
 
@@ -350,7 +357,8 @@ def test_available_locally():
 
 def _study(accs: dict[str, list[float]], n_test: int = 1000) -> pos.PositionStudy:
     results = [
-        pos.PositionResult(k, pos.READOUTS[k][2], pos.READOUTS[k][0], _probe(k, v, n_test), np.array([1.0, 0.5]))
+        pos.PositionResult(k, pos.READOUTS[k][2], pos.READOUTS[k][0], _probe(k, v, n_test), np.array([1.0, 0.5]),
+                           _correct(v, n_test))
         for k, v in accs.items()
     ]
     return pos.PositionStudy(results, "m", n_test, n_test, (0, 1))
@@ -358,9 +366,9 @@ def _study(accs: dict[str, list[float]], n_test: int = 1000) -> pos.PositionStud
 
 def test_conclusion_follows_the_numbers():
     same = pos.conclusion(_study({"cls": [0.80, 0.81], "cls_end": [0.80, 0.80], "cls_middle": [0.79, 0.80]}))
-    assert "did not make it measurably worse" in same
+    assert "did not make it worse, to within" in same and "indistinguishable" in same
     worse = pos.conclusion(_study({"cls": [0.80, 0.81], "cls_end": [0.60, 0.61], "cls_middle": [0.62, 0.60]}))
-    assert "measurably worse for this model" in worse and "lower than the usual" in worse
+    assert "moving [CLS] made it worse" in worse and "lower than [CLS] at position 0 (the usual) by" in worse
     chance = pos.conclusion(_study({"cls": [0.50, 0.51], "cls_end": [0.50, 0.50]}))
     assert "not clearly above chance" in chance
 

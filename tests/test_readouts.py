@@ -62,3 +62,15 @@ def test_layout_rows_on_a_model_and_reading_cls_at_the_end(tiny):
                                torch.stack([cube.last_hidden[i, p] for i, p in enumerate(pos)]).numpy())
     with pytest.raises(ValueError, match="non-empty strings"):
         R.layout_rows(tiny, ["fine", ""], "standard")
+
+
+def test_a_position_number_is_a_readout():
+    from helpers.core.readouts import READOUTS, get_readout
+
+    r = get_readout(3)
+    assert (r.key, r.layout, r.what) == ("pos3", "standard", 3) and get_readout("pos3") == r
+    assert get_readout(0) is READOUTS["cls"] and get_readout(2) is READOUTS["pos2"]
+    with pytest.raises(ValueError, match="0 or more"):
+        get_readout(-1)
+    with pytest.raises(ValueError, match="int position"):
+        get_readout("middle")

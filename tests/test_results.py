@@ -55,3 +55,17 @@ def test_late_gain_tells_a_rising_curve_from_a_plateau():
     assert sweep.late_gain([rising]) == pytest.approx(0.1)
     with pytest.raises(ValueError, match="too short"):
         sweep.late_gain([[[25, 0.5]]])
+
+
+def test_sweep_data_reads_sst2_from_a_file_or_a_glue_folder(tmp_path):
+    rows = "".join(f"{'a fine warm film' if i % 2 else 'a dull cold film'} number {i}\t{i % 2}\n" for i in range(40))
+    single = tmp_path / "train.tsv"
+    single.write_text("sentence\tlabel\n" + rows, encoding="utf-8")
+    train, test = sweep.sweep_data(sst2=str(single))
+    assert (len(train), len(test)) == (30, 10) and not set(train.texts) & set(test.texts)
+    (tmp_path / "dev.tsv").write_text("sentence\tlabel\ngood\t1\nbad\t0\n", encoding="utf-8")
+    train, test = sweep.sweep_data(sst2=str(tmp_path))
+    assert len(train) == 40 and test.texts == ["good", "bad"]
+    (tmp_path / "dev.tsv").unlink()
+    with pytest.raises(FileNotFoundError, match="dev.tsv"):
+        sweep.sweep_data(sst2=str(tmp_path))

@@ -140,3 +140,25 @@ def test_cross_fitting_scores_every_sentence_once_per_seed():
     for train, test in StratifiedKFold(5, shuffle=True, random_state=0).split(x, y):
         hand[test] = probe_pipeline(1.0, 0).fit(x[train], y[train]).predict(x[test]) == y[test]
     np.testing.assert_array_equal(out[0], hand)
+
+
+def test_compare_estimates_is_paired_when_both_carry_per_sentence_results():
+    """Two probes scored on the same sentences are compared by the paired interval, not by their seed spreads."""
+    from helpers.core.linear import ProbeResult
+    from helpers.core.stats import compare_estimates, difference
+
+    rng = np.random.default_rng(0)
+    n = 2000
+    base = rng.random(n) < 0.80
+    better = base.copy()
+    better[np.flatnonzero(~base)[:60]] = True  # right on 60 more sentences, wrong on none it got right: +0.03
+    a = ProbeResult(np.array([better.mean()] * 2), "a", n_test=n, correct=np.stack([better, better]).astype(float))
+    b = ProbeResult(np.array([base.mean()] * 2), "b", n_test=n, correct=np.stack([base, base]).astype(float))
+    d = difference(a, b)
+    assert d.diff == pytest.approx(60 / n) and d.lo > 0
+    assert compare_estimates(a, b) == "higher" and compare_estimates(b, a) == "lower"
+    # without per-sentence results the rule falls back to the noise margin (here two binomial SEs of 200 sentences)
+    unpaired_a = ProbeResult(a.values, "a", n_test=200)
+    unpaired_b = ProbeResult(b.values, "b", n_test=200)
+    assert compare_estimates(unpaired_a, unpaired_b) == "about the same"  # 200 sentences, unpaired: noise 0.057
+    assert difference(unpaired_a, unpaired_b) is None

@@ -60,11 +60,15 @@ class ProbeResult(Estimate):
         values: (S,) test accuracy per seed (also as ``accuracies``).
         chance: accuracy of always predicting the most frequent training label.
         n_train / n_test: sizes of one split.
+        correct: (S, n_test) 1 where the probe of each seed was right on each test sentence, when every seed was
+            scored on the same sentences (a fixed test set, or cross-fitting); None otherwise. With it,
+            comparisons between probes are paired (:func:`helpers.core.stats.compare_estimates`).
     """
 
     chance: float = 0.0
     n_train: int = 0
     n_test: int = 0
+    correct: np.ndarray | None = None
 
     @property
     def accuracies(self) -> np.ndarray:
@@ -148,7 +152,7 @@ def linear_probe(
             raise ValueError(f"test features have width {xt.shape[1]} but training features {x.shape[1]}.")
     if not seeds:
         raise ValueError("seeds is empty: give at least one seed.")
-    accs, chance, sizes = [], [], (0, 0)
+    accs, chance, sizes, rights = [], [], (0, 0), []
     for seed in seeds:
         if fixed:
             if train_fraction < 1.0:
@@ -160,10 +164,13 @@ def linear_probe(
             xa, xb, ya, yb = train_test_split(x, y, test_size=test_size, stratify=y, random_state=seed)
         with one_blas_thread():
             clf = probe_pipeline(C, seed, max_iter).fit(xa, ya)
-        accs.append(float((clf.predict(xb) == yb).mean()))
+        right = clf.predict(xb) == yb
+        accs.append(float(right.mean()))
+        rights.append(right.astype(float))
         chance.append(dummy_baseline(ya, yb))
         sizes = (len(ya), len(yb))
-    return ProbeResult(np.array(accs), name, chance=float(np.mean(chance)), n_train=sizes[0], n_test=sizes[1])
+    return ProbeResult(np.array(accs), name, chance=float(np.mean(chance)), n_train=sizes[0], n_test=sizes[1],
+                       correct=np.stack(rights) if fixed else None)
 
 
 def cross_fit_correct(features, labels, *, folds: int = 5, seeds: Sequence[int] = (0, 1, 2), C: float = 1.0) -> np.ndarray:

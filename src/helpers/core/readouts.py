@@ -63,7 +63,10 @@ def get_readout(key: str | int | Readout) -> Readout:
     if isinstance(key, (int, np.integer)) and not isinstance(key, bool):
         if key < 0:
             raise ValueError(f"A position readout counts from the start of the row: use 0 or more, got {key}.")
-        return READOUTS["cls"] if key == 0 else Readout(f"pos{key}", "standard", int(key), f"token at position {key}")
+        if key == 0:
+            return READOUTS["cls"]
+        known = [r for r in READOUTS.values() if r.layout == "standard" and r.what == int(key)]
+        return known[0] if known else Readout(f"pos{key}", "standard", int(key), f"token at position {key}")
     if key not in READOUTS:
         raise ValueError(f"Unknown readout {key!r}: use one of {list(READOUTS)} or an int position.")
     return READOUTS[key]

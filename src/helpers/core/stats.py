@@ -67,6 +67,16 @@ class Estimate:
         half = float(stats.t.ppf(0.5 + level / 2, self.n - 1)) * self.std / math.sqrt(self.n)
         return (self.mean - half, self.mean + half)
 
+    def prediction_interval(self, level: float = 0.95) -> tuple[float, float]:
+        """Where ONE more run is expected (Student-t prediction interval: mean ± t * std * sqrt(1 + 1/n));
+        (mean, mean) for a single value. A live rerun of one seed is checked against this."""
+        if self.n < 2:
+            return (self.mean, self.mean)
+        from scipy import stats
+
+        half = float(stats.t.ppf(0.5 + level / 2, self.n - 1)) * self.std * math.sqrt(1 + 1 / self.n)
+        return (self.mean - half, self.mean + half)
+
     def __str__(self) -> str:
         label = f"{self.name}: " if self.name else ""
         return f"{label}{self.mean:.3f} ± {self.std:.3f} over {self.n} seed(s)"
@@ -84,11 +94,33 @@ def noise_margin(a: Estimate, b: Estimate, n_test: int | None = None) -> float:
 
 
 def compare_estimates(a: Estimate, b: Estimate, n_test: int | None = None) -> str:
-    """"higher", "lower" or "about the same": ``a`` against ``b`` (see :func:`noise_margin`)."""
+    """"higher", "lower" or "about the same": ``a`` against ``b``.
+
+    When both carry per-sentence right/wrong on the same sentences (``a.correct``, e.g. probes scored on one test
+    set), the word comes from the paired 95% interval of the difference (:func:`difference`); otherwise from
+    :func:`noise_margin`.
+    """
+    paired = difference(a, b)
+    if paired is not None:
+        return "about the same" if paired.outcome == "indistinguishable" else paired.outcome
     d = a.mean - b.mean
     if abs(d) <= noise_margin(a, b, n_test):
         return "about the same"
     return "higher" if d > 0 else "lower"
+
+
+def difference(a: Estimate, b: Estimate) -> "PairedDifference | None":
+    """``a`` minus ``b`` paired on the same sentences (seeds pooled), when both estimates carry per-sentence
+    right/wrong (``.correct``, shape (seeds, N)) over the same N sentences; None otherwise. Remembered per pair."""
+    ca, cb = getattr(a, "correct", None), getattr(b, "correct", None)
+    if ca is None or cb is None or np.shape(ca)[-1] != np.shape(cb)[-1]:
+        return None
+    key = ("paired", id(b))
+    memo = a.extra.get(key)
+    if memo is None or memo[0] is not b:
+        memo = (b, paired_difference(ca, cb, names=(a.name or "a", b.name or "b")))
+        a.extra[key] = memo
+    return memo[1]
 
 
 # ----------------------------------------------------------------------------- cosine and alikeness

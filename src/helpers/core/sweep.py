@@ -172,13 +172,23 @@ def summarize(cells: list[dict], frozen: dict[str, dict], readouts: Sequence[str
 
 
 def sweep_data(quick: bool = False, sst2: str | None = None):
-    """(train, test) of the sweep: the course's reviews (all 4,044), or SST-2 from ``sst2`` (CLS_SST2_PATH)."""
+    """(train, test) of the sweep: the course's reviews (all subsets), or SST-2 from ``sst2`` (CLS_SST2_PATH).
+
+    ``sst2`` is a GLUE SST-2 folder (train.tsv for training, at most 4,000 rows; dev.tsv as the test set) or one
+    SST-2-format file, of which a stratified quarter (fixed seed) is held out as the test set.
+    """
     if sst2:
-        train = load_sst2(Path(sst2) / "train.tsv" if Path(sst2).is_dir() else sst2, limit=4000)
-        dev = Path(sst2) / "dev.tsv" if Path(sst2).is_dir() else None
-        if dev is None or not dev.is_file():
-            raise FileNotFoundError(f"CLS_SST2_PATH={sst2}: give the GLUE SST-2 folder (train.tsv and dev.tsv).")
-        test = load_sst2(dev)
+        path = Path(sst2).expanduser()
+        if path.is_dir():
+            if not (path / "train.tsv").is_file() or not (path / "dev.tsv").is_file():
+                raise FileNotFoundError(f"CLS_SST2_PATH={sst2}: a GLUE SST-2 folder needs train.tsv and dev.tsv.")
+            train, test = load_sst2(path / "train.tsv", limit=4000), load_sst2(path / "dev.tsv")
+        else:
+            from sklearn.model_selection import train_test_split
+
+            data = load_sst2(path, limit=5000)
+            tr, te = train_test_split(np.arange(len(data)), test_size=0.25, stratify=data.labels, random_state=0)
+            train, test = data.select(sorted(tr)), data.select(sorted(te))
     else:
         train, test = load_reviews("train"), load_reviews("test")
     if quick:
@@ -186,11 +196,11 @@ def sweep_data(quick: bool = False, sst2: str | None = None):
     return train, test
 
 
-@lru_cache(maxsize=1)
-def _worker_model():
+@lru_cache(maxsize=2)
+def _worker_model(name: str = "embedded"):
     from .models import load_model
 
-    return load_model("embedded")
+    return load_model(name)
 
 
 def _init_worker(threads: int) -> None:
@@ -200,12 +210,12 @@ def _init_worker(threads: int) -> None:
     os.environ["TOKENIZERS_PARALLELISM"] = "false"
 
 
-def _do(task: dict) -> dict:
-    """Run one task of the sweep (in a worker process or in this one) and cache its result file."""
+def _do(task: dict, lm=None) -> dict:
+    """Run one task of the sweep (in a worker process or in this one, on ``lm`` when given) and cache its result."""
     path = Path(task["path"])
     if path.is_file():
         return json.loads(path.read_text())
-    lm = _worker_model()
+    lm = lm if lm is not None else _worker_model(task.get("model", "embedded"))
     fit, val, test = task["fit"], task["val"], task["test"]
     if task["kind"] == "frozen":
         train = task["train"]
@@ -221,8 +231,9 @@ def _do(task: dict) -> dict:
     return value
 
 
-def run_tasks(tasks: list[dict], jobs: int, threads: int) -> list[dict]:
-    """Every task's result, in order; ``jobs`` > 1 runs them in that many spawned processes."""
+def run_tasks(tasks: list[dict], jobs: int, threads: int | None, lm=None, quiet: bool = False) -> list[dict]:
+    """Every task's result, in order; ``jobs`` > 1 runs them in that many spawned processes (each loads the model
+    by its name), otherwise here on ``lm``. ``threads``: torch threads per process (None: leave as it is)."""
     from concurrent.futures import ProcessPoolExecutor, as_completed
     import multiprocessing
 
@@ -235,25 +246,28 @@ def run_tasks(tasks: list[dict], jobs: int, threads: int) -> list[dict]:
             results[i] = json.loads(Path(t["path"]).read_text())
         else:
             todo.append(i)
-    print(f"{len(tasks) - len(todo)} of {len(tasks)} runs already cached; {len(todo)} to run "
-          f"({jobs} process{'es' if jobs > 1 else ''} x {threads} thread{'s' if threads > 1 else ''})", flush=True)
+    if not quiet:
+        print(f"{len(tasks) - len(todo)} of {len(tasks)} runs already cached; {len(todo)} to run "
+              f"({jobs} process{'es' if jobs > 1 else ''} x {threads or 'default'} thread(s))", flush=True)
     bar = tqdm(total=len(todo), desc="sweep runs", unit="run")
 
     def report(i):
         t, r = tasks[i], results[i]
         what = (f"{t['readout']:>8} seed {t['seed']} ({t['steps']} steps, {r['precision']}): test {r['accuracy']:.3f}, "
                 f"last val {r['curve'][-1][1]:.3f} ({r['seconds']:.0f} s)") if t["kind"] == "cell" else "frozen probes done"
-        bar.write("  " + what)
+        if not quiet:
+            bar.write("  " + what)
         bar.update(1)
 
     if jobs <= 1:
-        _init_worker(threads)
+        if threads:
+            _init_worker(threads)
         for i in todo:
-            results[i] = _do(tasks[i])
+            results[i] = _do(tasks[i], lm)
             report(i)
     else:
         ctx = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_init_worker, initargs=(threads,)) as pool:
+        with ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_init_worker, initargs=(threads or 1,)) as pool:
             futures = {pool.submit(_do, tasks[i]): i for i in todo}
             for fut in as_completed(futures):
                 i = futures[fut]
@@ -261,6 +275,34 @@ def run_tasks(tasks: list[dict], jobs: int, threads: int) -> list[dict]:
                 report(i)
     bar.close()
     return results
+
+
+def rerun(lm, readouts: Sequence[str] = ("cls", "mean"), *, seed: int = 0, steps: int = STEPS, train=None, test=None,
+          jobs: int | None = None, folder: str | Path | None = None) -> dict[str, dict]:
+    """A reduced live version of the sweep: one seed, a few readouts, the same budget and data (notebooks 02/06).
+
+    Runs are never taken from the sweep's cache (``folder``: a fresh temporary folder by default). On a CPU with
+    several cores and a model that loads by name, the readouts run side by side, one process each.
+
+    Returns:
+        readout -> the cell (as in the shipped file: accuracy, per-sentence right/wrong, curve, seconds).
+    """
+    import tempfile
+
+    import torch
+
+    if train is None or test is None:
+        train, test = sweep_data()
+    fit, val = split(train)
+    by_name = getattr(lm, "source", "memory") != "memory"  # a worker process can load it again by its name
+    if jobs is None:
+        jobs = 1 if (torch.cuda.is_available() or not by_name) else max(1, min(os.cpu_count() or 1, len(readouts)))
+    tmp = tempfile.mkdtemp(prefix="cls-rerun-") if folder is None else str(folder)
+    tasks = [{"kind": "cell", "fit": fit, "val": val, "test": test, "eval_every": EVAL_EVERY, "precision": "auto",
+              "readout": r, "seed": seed, "steps": steps, "model": lm.name, "path": str(Path(tmp) / f"{r}_s{seed}.json")}
+             for r in readouts]
+    done = run_tasks(tasks, jobs, 1 if jobs > 1 else None, lm=lm, quiet=True)
+    return dict(zip(readouts, done))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,7 +1,7 @@
 """Notebook 06, [CLS] vs pooling: frozen probes per layer, fine-tuned heads, cosine retrieval and 2-D maps.
 
-* :mod:`.experiments`: probes per layer, retrieval, projections, the fine-tuned heads against the frozen
-  probe, where [CLS]'s attention goes (compute only, returns data);
+* :mod:`.experiments`: probes per layer, retrieval, projections, the live rerun of the shipped fine-tuning
+  sweep (:func:`live_check`), where [CLS]'s attention goes (compute only, returns data);
 * :mod:`.views`: ``draw_*`` figures, the projection figure and the map and neighbour explorers;
 * :mod:`.findings`: the "With this model we found: ..." sentences, from this run's numbers;
 * :mod:`.checks`: the Try-it checks (any answer within the noise of the winner counts as right).
@@ -16,7 +16,7 @@ from .checks import check_best_pooling, check_higher_mean_cosine
 from .experiments import (
     NOISE_SE,
     AttentionProfile,
-    HeadComparison,
+    LiveCheck,
     MapData,
     ProjectionCache,
     anisotropy,
@@ -24,7 +24,7 @@ from .experiments import (
     best_frozen,
     best_per_pooling,
     cls_attention_profile,
-    compare_with_frozen,
+    live_check,
     map_agreement,
     nearest,
     probe_by_layer,
@@ -32,7 +32,7 @@ from .experiments import (
     retrieval_scores,
     within_noise,
 )
-from .findings import finetune_findings, map_findings, probe_findings, retrieval_findings
+from .findings import map_findings, probe_findings, retrieval_findings
 from .views import (
     ProjectionFigure,
     build_neighbour_explorer,
@@ -45,7 +45,7 @@ from .views import (
 __all__ = [
     "NOISE_SE",
     "AttentionProfile",
-    "HeadComparison",
+    "LiveCheck",
     "MapData",
     "ProjectionCache",
     "ProjectionFigure",
@@ -58,11 +58,10 @@ __all__ = [
     "check_best_pooling",
     "check_higher_mean_cosine",
     "cls_attention_profile",
-    "compare_with_frozen",
+    "live_check",
     "draw_cls_attention",
     "draw_probe_by_layer",
     "draw_projection",
-    "finetune_findings",
     "map_agreement",
     "map_findings",
     "nearest",

@@ -10,15 +10,15 @@ from __future__ import annotations
 from ...core.checks import CheckResult
 from ...core.checks import unanswered as _unanswered
 from ...core.cube import POOLING_LABELS
-from ...core.stats import compare_estimates, noise_margin
+from ...core.stats import compare_estimates, difference, noise_margin
 from .experiments import within_noise
 
 
 def check_best_pooling(answer, results: dict, layer: int | None = None) -> CheckResult:
     """Check a guess of which pooling the probe read best at ``layer`` (default: the last layer); never raises.
 
-    Any pooling whose score is within the noise of the best one (``compare_estimates`` says "about the same")
-    counts as right.
+    Any pooling indistinguishable from the best one counts as right (``compare_estimates`` says "about the same":
+    paired on the same test reviews when the probes carry per-sentence results).
 
     Args:
         answer: a pooling name such as "max"; ``...``/None = not answered.
@@ -43,15 +43,16 @@ def check_best_pooling(answer, results: dict, layer: int | None = None) -> Check
     if guess == best:
         also = (f" Within the noise of it: {', '.join(tied)}; this run cannot rank those." if tied else "")
         return CheckResult(True, f"Right: at layer {layer} {best} is best ({table}).{also}", details)
-    margin = noise_margin(probed[best], probed[guess])
+    pair = difference(probed[guess], probed[best])
+    how = (f"paired on the same test reviews, the difference lies within [{pair.lo:+.3f}, {pair.hi:+.3f}]"
+           if pair is not None else f"the noise margin is {noise_margin(probed[best], probed[guess]):.3f}")
     if guess in tied:
         return CheckResult(True, (
-            f"Right, within the noise: at layer {layer} {guess} scores {scores[guess]:.3f} and the best, {best}, "
-            f"{scores[best]:.3f}; the difference {scores[best] - scores[guess]:.3f} is inside the noise margin "
-            f"{margin:.3f} (seed spread and test-set size), so this run cannot tell them apart ({table})."), details)
+            f"Right, indistinguishable from the best: at layer {layer} {guess} scores {scores[guess]:.3f} and the best, "
+            f"{best}, {scores[best]:.3f}; {how}, so this run cannot tell them apart ({table})."), details)
     return CheckResult(False, (
         f"Not quite: at layer {layer} {answer} scores {scores[guess]:.3f}, {scores[best] - scores[guess]:.3f} below "
-        f"the best, {best} ({scores[best]:.3f}), more than the noise margin {margin:.3f} ({table})."), details)
+        f"the best, {best} ({scores[best]:.3f}); {how} ({table})."), details)
 
 
 def check_higher_mean_cosine(answer, rows: dict) -> CheckResult:

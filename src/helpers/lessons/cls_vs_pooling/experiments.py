@@ -18,7 +18,6 @@ import numpy as np
 from ...core import config
 from ...core.attention import cls_rows, cube_example, how_much_others_read_cls, layer_means, what_cls_reads
 from ...core.cube import POOLING_LABELS, POOLINGS, encode
-from ...core.finetune import summarize_heads
 from ...core.linear import ProbeResult, linear_probe
 from ...core.models import LoadedModel
 from ...core.geometry import massive_coordinate
@@ -291,49 +290,64 @@ class ProjectionCache:
         return self._memo[key]
 
 
-# ----------------------------------------------------------------------------- fine-tuned heads vs the frozen probe
+# ----------------------------------------------------------------------------- the shipped sweep, rerun live
 
 
 @dataclass
-class HeadComparison:
-    """Fine-tuned heads next to the frozen probe of the same pooling at one layer.
+class LiveCheck:
+    """A live rerun of part of the shipped fine-tuning sweep, and whether it agrees with the shipped numbers.
 
     Attributes:
-        tuned: head -> Estimate of its fine-tuned test accuracy over seeds (``core.finetune.summarize_heads``).
-        frozen: head -> ProbeResult of the frozen linear probe on that pooling at ``layer``.
-        layer: the layer of the frozen probe (the last one: the layer a head reads).
+        kind: "rerun" (one seed, a few readouts, the shipped budget), "check cell" (quick mode: the sweep's
+            short check cell) or "other model" (the model is not the one the sweep was run on: its own live
+            heads, compared with each other, no agreement check).
+        cells: readout -> the live cell (accuracy, per-sentence right/wrong, curve, seconds).
+        agrees: True / False against the shipped results; None for "other model".
+        lines: the sentences to print.
+        seconds: wall time of the live runs.
     """
 
-    tuned: dict[str, Estimate]
-    frozen: dict[str, ProbeResult]
-    layer: int
-
-    @property
-    def has_both(self) -> bool:
-        """True when both a [CLS] head and a mean head were run."""
-        return {"cls", "mean"} <= set(self.tuned)
-
-    def gaps(self) -> dict[str, float]:
-        """(mean - [CLS]) accuracy gap, frozen and fine-tuned."""
-        if not self.has_both:
-            raise ValueError("gaps() needs both heads: run compare_heads with heads=('cls', 'mean').")
-        return {"frozen": self.frozen["mean"].mean - self.frozen["cls"].mean,
-                "fine-tuned": self.tuned["mean"].mean - self.tuned["cls"].mean}
+    kind: str
+    cells: dict
+    agrees: bool | None
+    lines: list
+    seconds: float
 
 
-def compare_with_frozen(rows: Sequence[dict], probe: dict, layer: int) -> HeadComparison:
-    """Summarise ``core.finetune.compare_heads`` rows per head and pair each head with its frozen probe.
+def live_check(lm: LoadedModel, shipped: dict, *, quick: bool, readouts: Sequence[str] = ("cls", "mean"),
+               train=None, test=None) -> LiveCheck:
+    """Rerun part of the sweep on ``lm`` and compare with ``shipped`` (``core.sweep_report.load_sweep()``).
 
-    Args:
-        rows: the first thing compare_heads() returns (one dict per run).
-        probe: probe_by_layer()'s result, which must hold each head's pooling at ``layer``.
-        layer: the frozen probe's layer.
+    Full mode on the sweep's model: ``readouts`` at seed 0 with the shipped budget (side by side on a multi-core
+    CPU), each inside the shipped interval. Quick mode on the sweep's model: the short check cell, which must
+    match the shipped one. Any other model: ``readouts`` fine-tuned live on ``train``/``test`` (default: the
+    sweep's data), compared with each other, paired.
     """
-    tuned = summarize_heads(rows)
-    missing = [h for h in tuned if h not in probe or layer not in probe[h]]
-    if missing:
-        raise ValueError(f"The frozen probe has no result for {missing} at layer {layer}: probe those poolings there.")
-    return HeadComparison(tuned, {h: probe[h][layer] for h in tuned}, layer)
+    from ...core import sweep
+    from ...core import sweep_report as report
+    from ...core.features import model_fingerprint
+    from ...core.stats import paired_difference
+
+    start = time.perf_counter()
+    if model_fingerprint(lm) == shipped["provenance"]["model_fingerprint"]:
+        if quick:
+            tr, te = sweep.sweep_data()
+            fit, val = sweep.split(tr)
+            cell = sweep.recompute_check_cell(lm, fit, val, te)
+            ok, line = report.check_cell_agreement(shipped, cell)
+            return LiveCheck("check cell", {cell["readout"]: cell}, ok, [line], time.perf_counter() - start)
+        cells = sweep.rerun(lm, readouts)
+        ok, lines = report.live_agreement(shipped, cells)
+        return LiveCheck("rerun", cells, ok, lines, time.perf_counter() - start)
+    steps = 20 if quick else sweep.STEPS
+    cells = sweep.rerun(lm, readouts, steps=steps, train=train, test=test)
+    lines = [f"{k}: live {c['accuracy']:.3f} ({steps} steps, {c['seconds']:.0f} s)" for k, c in cells.items()]
+    keys = list(cells)
+    for k in keys[1:]:
+        d = paired_difference(sweep.bits_to_array(cells[k]["correct"]), sweep.bits_to_array(cells[keys[0]]["correct"]),
+                              names=(k, keys[0]))
+        lines.append(f"on {lm.name}: {d.verdict()} (one seed: the shipped sweep is for {shipped['provenance']['model']})")
+    return LiveCheck("other model", cells, None, lines, time.perf_counter() - start)
 
 
 # ----------------------------------------------------------------------------- where [CLS] looks

@@ -11,8 +11,8 @@ from __future__ import annotations
 from typing import Sequence
 
 from ...core.cube import POOLING_LABELS
-from ...core.stats import Estimate, compare_estimates, noise_margin
-from .experiments import HeadComparison, best_frozen, within_noise
+from ...core.stats import Estimate, compare_estimates, difference, noise_margin
+from .experiments import best_frozen, within_noise
 
 
 def _label(pooling: str) -> str:
@@ -60,24 +60,27 @@ def probe_findings(probe: dict, pooler: dict | None = None) -> str:
     up = [layer for layer in sorted(cls) if layer > 0 and layer in mean]
     caught = [layer for layer in up if compare_estimates(cls[layer], mean[layer]) != "lower"]
     if caught:
-        out.append(f"going up, [CLS] is within the noise of the mean or above it at layer(s) "
+        out.append(f"going up, [CLS] is indistinguishable from the mean or above it (paired) at layer(s) "
                    f"{', '.join(map(str, caught))} of {up[0]}-{up[-1]}")
     elif up:
-        out.append(f"going up, [CLS] stays below the mean, beyond the noise, at every layer {up[0]}-{up[-1]}")
+        out.append(f"going up, [CLS] stays below the mean (paired 95% intervals below 0) at every layer {up[0]}-{up[-1]}")
     p, layer, best, ties = best_frozen(probe)
-    tie_text = (f"; within the noise of it: {_list([_where(q, m) for q, m in ties])}" if ties
-                else "; nothing else is within the noise of it")
+    tie_text = (f"; indistinguishable from it (paired 95% intervals containing 0): "
+                f"{_list([_where(q, m) for q, m in ties])}" if ties else "; every other feature is below it, paired")
     out.append(f"the best frozen feature is {_where(p, layer)} ({best.mean:.3f} ± {best.std:.3f}){tie_text}")
     last = {q: per[top] for q, per in probe.items() if top in per}
     winner = max(last, key=lambda q: last[q].mean)
     close = [q for q in last if q != winner and compare_estimates(last[winner], last[q]) == "about the same"]
+    pair = difference(last["mean"], last["cls"]) if "mean" in last and "cls" in last else None
     out.append(f"at the last layer ({top}) the best is {_the(winner)} ({last[winner].mean:.3f})"
-               + (f", with {_list([_the(q) for q in close])} within the noise" if close else ""))
+               + (f", with {_list([_the(q) for q in close])} indistinguishable from it" if close else ""))
+    if pair is not None:
+        out.append(f"at the last layer, on the same test reviews: {pair.verdict()}")
     if "pooler" in last:
         pooled = last["pooler"]
         near = winner == "pooler" or "pooler" in close
         if bool(pooler and pooler["untrained"]):
-            rank = "the best" if winner == "pooler" else ("within the noise of the best" if near else "below the best")
+            rank = "the best" if winner == "pooler" else ("indistinguishable from the best" if near else "below the best")
             if near:
                 lesson = ("so a linear probe reads through a random projection and tanh: a probe score says what a "
                           "vector holds in a linearly readable form, not that a layer was trained to put it there")
@@ -91,35 +94,6 @@ def probe_findings(probe: dict, pooler: dict | None = None) -> str:
                        f"{'about the same as' if vs == 'about the same' else vs + ' than'} the [CLS] under it "
                        f"({last['cls'].mean:.3f})")
     return "With this model we found: " + "; ".join(out) + "."
-
-
-def finetune_findings(heads: HeadComparison, n_test: int, steps: int | None = None) -> str:
-    """What the fine-tuned heads show against the frozen probes: the two gaps, with the noise, and the budget.
-
-    Args:
-        heads: compare_with_frozen()'s result; n_test: the test sentences the fine-tuned heads were scored on.
-        steps: the training steps per run (to say when the budget is short).
-    """
-    tuned, frozen = heads.tuned, heads.frozen
-    scores = ", ".join(f"the {_label(h)} head {e.mean:.3f} ± {e.std:.3f} over {e.n} seed(s)" for h, e in tuned.items())
-    parts = [f"fine-tuned, {scores}"]
-    if heads.has_both:
-        gaps = heads.gaps()
-        verdict = compare_estimates(tuned["mean"], tuned["cls"], n_test=n_test)
-        margin = noise_margin(tuned["mean"], tuned["cls"], n_test=n_test)
-        word = "within the noise" if verdict == "about the same" else f"the mean head {verdict}, beyond the noise"
-        fverdict = compare_estimates(frozen["mean"], frozen["cls"])
-        fword = "within the noise" if fverdict == "about the same" else f"the mean {fverdict}, beyond the noise"
-        parts.append(f"the fine-tuned gap (mean - [CLS]) is {gaps['fine-tuned']:+.3f} ({word}, margin {margin:.3f}); "
-                     f"the frozen probes' gap was {gaps['frozen']:+.3f} ({fword})")
-    below = [h for h in tuned if compare_estimates(tuned[h], frozen[h], n_test=n_test) == "lower"]
-    if below:
-        budget = f" ({steps} steps)" if steps is not None else ""
-        parts.append(f"the {', '.join(_label(h) for h in below)} head(s) end below the frozen probe: this budget{budget} "
-                     f"is too short for a verdict on fine-tuning")
-    if all(e.n == 1 for e in tuned.values()):
-        parts.append("one seed per head: the spread over seeds is unknown, the margin is the test set's alone")
-    return "With this model we found: " + "; ".join(parts) + "."
 
 
 def retrieval_findings(rows: dict, shapes: dict, k: int = 5) -> str:

@@ -41,7 +41,7 @@ def check_input_cls(answer: Any, identity: dict[str, float]) -> CheckResult:
 def check_best_readout(answer: Any, study: PositionStudy) -> CheckResult:
     """Is ``answer`` (a READOUTS key) the readout with the highest mean probe accuracy, or tied with it?
 
-    "Tied" means within the noise of :func:`helpers.core.stats.compare_estimates` (the error bars).
+    "Tied" means the paired 95% interval of the difference from the best (``study.compare``) contains 0.
     """
     if not isinstance(study, PositionStudy):
         raise ValueError("Pass the PositionStudy returned by position_experiment() as study.")
@@ -55,9 +55,11 @@ def check_best_readout(answer: Any, study: PositionStudy) -> CheckResult:
     if chosen.key == best.key:
         return CheckResult(True, f"Right: {best.label} is best here ({best.probe.mean:.3f} ± {best.probe.std:.3f}).",
                            details)
-    if compare_estimates(chosen.probe, best.probe) == "about the same":
-        return CheckResult(True, f"Close enough: {chosen.label} ({chosen.probe.mean:.3f} ± {chosen.probe.std:.3f}) is "
-                                 f"within the error bars of the best, {best.label} ({best.probe.mean:.3f}).", details)
+    d = study.compare(chosen.key, best.key)
+    if d.outcome == "indistinguishable":
+        return CheckResult(True, f"Close enough: {chosen.label} ({chosen.probe.mean:.3f}) and the best, {best.label} "
+                                 f"({best.probe.mean:.3f}), are indistinguishable here: the paired difference lies "
+                                 f"within [{d.lo:+.3f}, {d.hi:+.3f}].", details)
     return CheckResult(False, f"Not quite: {chosen.label} gets {chosen.probe.mean:.3f}; the best is {best.label} "
                               f"({best.probe.mean:.3f} ± {best.probe.std:.3f}). Look at the table again.", details)
 

@@ -14,9 +14,9 @@ import numpy as np
 import torch
 
 from ...core.cube import Cube, encode, encode_ids
-from ...core.linear import ProbeResult, linear_probe
+from ...core.linear import ProbeResult, cross_fit_correct, dummy_baseline, linear_probe
 from ...core.models import LoadedModel
-from ...core.stats import alikeness, as_numpy, compare_estimates, cosine_matrix, noise_margin, unit_rows
+from ...core.stats import PairedDifference, alikeness, as_numpy, compare_estimates, cosine_matrix, noise_margin, paired_difference, unit_rows
 from ...core.readouts import LAYOUTS, layout_row, read, word_piece_ids
 from ...core.readouts import READOUTS as CORE_READOUTS
 from ...core.geometry import SAME_DIRECTION_ABOVE
@@ -289,9 +289,11 @@ class PositionResult:
 
     Attributes:
         key / label / layout: which vector (see READOUTS).
-        probe: linear-probe accuracy on the last layer (mean ± std over seeds).
+        probe: cross-fitted linear-probe accuracy on the last layer (mean ± std over seeds; every labelled
+            review is scored once per seed, by a probe that did not see it).
         alike: (L+1,) mean cosine between different sentences' vectors per layer (1 = the same direction for
             every sentence; lower = more sentence-specific).
+        correct: (seeds, N) 1 where that probe was right on each review: what paired comparisons use.
     """
 
     key: str
@@ -299,6 +301,7 @@ class PositionResult:
     layout: str
     probe: ProbeResult
     alike: np.ndarray
+    correct: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
 
 
 @dataclass
@@ -321,6 +324,14 @@ class PositionStudy:
     def keys(self) -> list[str]:
         return [r.key for r in self.results]
 
+    def compare(self, key: str, base: str = "cls") -> PairedDifference:
+        """Readout ``key`` minus readout ``base``, paired on the same reviews (seeds pooled), with a 95% interval."""
+        memo = self.extra.setdefault("paired", {})
+        if (key, base) not in memo:
+            a, b = self[key], self[base]
+            memo[(key, base)] = paired_difference(a.correct, b.correct, names=(a.label, b.label))
+        return memo[(key, base)]
+
 
 def position_experiment(
     lm: LoadedModel,
@@ -328,15 +339,20 @@ def position_experiment(
     test,
     *,
     keys: Sequence[str] = tuple(READOUTS),
-    seeds: Sequence[int] = (0, 1, 2, 3, 4),
+    seeds: Sequence[int] = (0, 1, 2),
     alike_sentences: int = 200,
     C: float = 0.1,
+    folds: int = 5,
 ) -> PositionStudy:
     """Measure every readout: probe accuracy on the reviews and the mean cosine between different sentences.
 
+    The probes are cross-fitted: train and test reviews are pooled and split into ``folds`` folds (stratified,
+    reshuffled per seed); each fold is scored by a probe fitted on the others, so every labelled review is a
+    test review once per seed and two readouts are compared on the same reviews (:meth:`PositionStudy.compare`).
+
     Args:
-        train / test: TextSets (e.g. ``load_reviews("train")``) with ``.texts`` and ``.labels``.
-        seeds: one probe per seed (each trains on its own 90% of ``train``).
+        train / test: TextSets (e.g. ``load_reviews("train")``) with ``.texts`` and ``.labels``; both are used.
+        seeds: one cross-fitting per seed.
         alike_sentences: how many test sentences the per-layer mean cosine uses.
         C: the probes' inverse regularisation; 0.1 fits several times faster than 1.0 on a few hundred
             reviews of 384+ dimensions, and generalises no worse.
@@ -347,13 +363,18 @@ def position_experiment(
     seeds = tuple(seeds)
     vec_train = position_readouts(lm, train.texts, keys, all_layers=False)  # probes read the last layer
     vec_test = position_readouts(lm, test.texts, keys)
+    labels = np.concatenate([np.asarray(train.labels), np.asarray(test.labels)])
+    n = len(labels)
+    chance = dummy_baseline(labels, labels)
     results = []
     for k in keys:
         layout, _, label = READOUTS[k]
-        probe = linear_probe(vec_train[k][-1], train.labels, vec_test[k][-1], test.labels, seeds=seeds, name=label, C=C)
+        x = np.concatenate([vec_train[k][-1], vec_test[k][-1]])
+        correct = cross_fit_correct(x, labels, folds=folds, seeds=seeds, C=C)
+        probe = ProbeResult(correct.mean(1), label, chance=chance, n_train=n - n // folds, n_test=n, correct=correct)
         sub = vec_test[k][:, :alike_sentences]
         alike = np.array([alikeness(sub[layer]) for layer in range(sub.shape[0])])
-        results.append(PositionResult(k, label, layout, probe, alike))
+        results.append(PositionResult(k, label, layout, probe, alike, correct))
     return PositionStudy(results, lm.name, len(train.texts), len(test.texts), seeds)
 
 
@@ -367,45 +388,49 @@ def results_table(study: PositionStudy) -> str:
             f"{r.label:<{width}}  {r.probe.mean:.3f} ± {r.probe.std:.3f}    {r.alike[0]:17.3f}  {r.alike[-1]:10.3f}"
         )
     chance = study.results[0].probe.chance
-    lines.append(f"(chance {chance:.3f}; {study.n_train} train / {study.n_test} test reviews; {len(study.seeds)} seeds; "
-                 "mean cosine between different sentences' vectors: 1 = the same direction for every sentence)")
+    n = study.n_train + study.n_test
+    lines.append(f"(chance {chance:.3f}; {n} reviews, each scored by a probe that did not see it ({len(study.seeds)} "
+                 "cross-fittings); mean cosine between different sentences' vectors: 1 = the same direction for every "
+                 "sentence)")
     return "\n".join(lines)
 
 
 def conclusion(study: PositionStudy) -> str:
-    """The lesson's conclusion, phrased from the numbers in ``study``."""
+    """The lesson's conclusion, phrased from the paired comparisons in ``study`` (each readout against [CLS])."""
     base = study["cls"].probe
+    n = study.n_train + study.n_test
     lines = [
-        f"[CLS] at position 0 reaches {base.mean:.3f} ± {base.std:.3f} (chance {base.chance:.3f}).",
-        f"Differences under about {noise_margin(base, base):.3f} are within the noise: the seeds' spread, or two "
-        f"standard errors of a {base.n_test}-review test set.",
+        f"[CLS] at position 0 reaches {base.mean:.3f} (chance {base.chance:.3f}), cross-fitted over {n} reviews.",
+        "Each readout against it, paired on the same reviews (95% interval of the difference, seeds pooled):",
     ]
-    for key in ("cls_end", "cls_middle", "nocls_first", "first", "last", "sep", "mean"):
+    verdicts = {}
+    for key in ("cls_end", "cls_middle", "nocls_first", "first", "last", "sep", "mean", "nocls_mean"):
         if key not in study.keys():
             continue
-        r = study[key]
-        verdict = compare_estimates(r.probe, base)
-        lines.append(f"- {r.label}: {r.probe.mean:.3f} ± {r.probe.std:.3f}, {verdict} than the usual [CLS]"
-                     .replace("about the same than", "about the same as"))
+        d = study.compare(key)
+        verdicts[key] = d
+        lines.append(f"- {study[key].label}: {study[key].probe.mean:.3f}; {d.verdict()}")
     best = max(study.results, key=lambda r: r.probe.mean)
     lines.append(f"Best readout here: {best.label} ({best.probe.mean:.3f}).")
-    moved = [study[k] for k in ("cls_end", "cls_middle") if k in study.keys()]
+    moved = [k for k in ("cls_end", "cls_middle") if k in verdicts]
     if not clearly_above_chance(base):
         lines.append("[CLS] itself is not clearly above chance here (an untrained model, or too few reviews), "
                      "so moving it cannot show whether its position matters.")
     elif moved:
-        same = [r.label for r in moved if compare_estimates(r.probe, base) != "lower"]
-        if len(same) == len(moved):
-            lines.append("Moving [CLS] away from position 0 did not make it measurably worse (within the noise): "
-                         "for this model, index 0 itself is not what makes the vector useful.")
-        elif same:
-            lines.append(f"Only some moves kept the accuracy ({', '.join(same)}): the position matters somewhat here.")
+        kept = [study[k].label for k in moved if verdicts[k].outcome != "lower"]
+        widest = max(verdicts[k].half_width for k in moved)
+        if len(kept) == len(moved):
+            lines.append(f"With this model we found: moving [CLS] away from position 0 did not make it worse, to "
+                         f"within ±{widest:.3f}: index 0 itself is not what makes the vector useful.")
+        elif kept:
+            lines.append(f"With this model we found: only some moves kept the accuracy ({', '.join(kept)}); the "
+                         "position matters somewhat here.")
         else:
-            lines.append("Moving [CLS] made it measurably worse for this model: it only ever saw [CLS] at 0 in "
+            lines.append("With this model we found: moving [CLS] made it worse. It only ever saw [CLS] at 0 in "
                          "training, so what it learned to gather there does not carry over to other positions.")
     if moved:
         fixed = study["cls"].alike[0]
-        varied = [f"{r.label} {r.alike[0]:.3f}" for r in moved]
+        varied = [f"{study[k].label} {study[k].alike[0]:.3f}" for k in moved]
         lines.append(f"At the input, [CLS] at 0 is the same vector for every sentence (mean cosine {fixed:.3f}); "
                      f"moved, it already differs ({'; '.join(varied)}) because its position embedding changes with the length.")
     return "\n".join(lines)

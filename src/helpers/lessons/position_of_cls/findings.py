@@ -144,8 +144,9 @@ def word_slot_finding(kept: dict[str, float], first: ProbeResult | None = None, 
     return " ".join(parts)
 
 
-def mean_pooling_finding(weight: dict[str, float], cls: ProbeResult, mean: ProbeResult) -> str:
-    """[CLS]'s share of a mean-pooled vector, and the probe comparison of [CLS] and the mean."""
+def mean_pooling_finding(weight: dict[str, float], cls: ProbeResult, mean: ProbeResult, paired=None) -> str:
+    """[CLS]'s share of a mean-pooled vector, and the probe comparison of [CLS] and the mean (``paired``: the
+    PairedDifference mean - [CLS] on the same reviews, e.g. ``study.compare("mean")``; without it, the seeds' noise)."""
     parts = [FOUND, f"in these reviews [CLS]'s output is on average {weight['mean']:.3f} of the mean-pooled vector "
                     f"(1/n: from {weight['smallest']:.3f} in the longest review to {weight['largest']:.3f} in the "
                     "shortest), so a mean-pooling loss sees it, diluted like every other token."]
@@ -153,6 +154,9 @@ def mean_pooling_finding(weight: dict[str, float], cls: ProbeResult, mean: Probe
         parts.append(f"The last-layer [CLS] is not clearly above chance ({cls.mean:.3f} ± {cls.std:.3f}, chance "
                      f"{cls.chance:.3f}); the mean reaches {mean.mean:.3f} ± {mean.std:.3f}.")
     else:
-        parts.append(f"The mean ({mean.mean:.3f} ± {mean.std:.3f}) is {_verdict(mean, cls)} the last-layer [CLS] "
-                     f"({cls.mean:.3f} ± {cls.std:.3f}).")
+        if paired is not None:
+            parts.append(f"Probed on the same reviews: {paired.verdict()} (paired 95% interval).")
+        else:
+            parts.append(f"The mean ({mean.mean:.3f} ± {mean.std:.3f}) is {_verdict(mean, cls)} the last-layer [CLS] "
+                         f"({cls.mean:.3f} ± {cls.std:.3f}).")
     return " ".join(parts)

@@ -13,7 +13,6 @@ import numpy as np
 
 from ...core.cube import Cube
 from ...core.models import LoadedModel
-from ...core.stats import compare_estimates
 from ...ui.explorer import Explorer
 from ...ui.figures import new_figure
 from ...ui.html import bars_html, matrix_html
@@ -101,21 +100,29 @@ def draw_far_word(effect: dict[str, Any], strip: dict[str, Any] | None = None):
 
 
 def draw_position_results(study: PositionStudy):
-    """Left: probe accuracy ± std per readout. Right: mean cosine between different sentences' vectors."""
+    """Left: each readout's probe accuracy minus [CLS]'s, paired on the same reviews, with its 95% interval.
+    Right: mean cosine between different sentences' vectors."""
     res = study.results
     y = np.arange(len(res))
     fig = new_figure(11, 0.4 * len(res) + 1.6)
     axes = fig.subplots(1, 2, sharey=True)
     ax = axes[0]
-    ax.barh(y, [r.probe.mean for r in res], xerr=[r.probe.std for r in res], color="#5b8fc7", capsize=3)
-    ax.axvline(res[0].probe.chance, color="grey", ls=":", label="chance")
-    lo = min(r.probe.mean - r.probe.std for r in res)
-    ax.set_xlim(max(0.0, min(lo, res[0].probe.chance) - 0.05), 1.0)
+    diffs = [study.compare(r.key) if r.key != "cls" else None for r in res]
+    mid = [d.diff if d else 0.0 for d in diffs]
+    err = np.array([[d.diff - d.lo, d.hi - d.diff] if d else [0.0, 0.0] for d in diffs]).T
+    colours = ["#444444" if d is None else {"higher": "#2f8f4e", "lower": "#c0392b"}.get(d.outcome, "#5b8fc7")
+               for d in diffs]
+    ax.errorbar(mid, y, xerr=err, fmt="none", ecolor="#777777", capsize=3)
+    ax.scatter(mid, y, c=colours, zorder=3)
+    ax.axvline(0, color="grey", ls=":")
+    for j, r in enumerate(res):
+        ax.annotate(f"{r.probe.mean:.3f}", (mid[j], y[j]), xytext=(0, 6), textcoords="offset points", ha="center",
+                    fontsize=7)
     ax.set_yticks(y)
     ax.set_yticklabels([r.label for r in res], fontsize=8)
     ax.invert_yaxis()
-    ax.set_xlabel(f"probe accuracy on the reviews ({len(study.seeds)} seeds)")
-    ax.legend(fontsize=8)
+    ax.set_xlabel("probe accuracy minus [CLS]'s (paired, 95% interval)")
+    ax.set_title(f"Cross-fitted probes on {study.n_train + study.n_test} reviews (label: accuracy)", fontsize=9)
     ax = axes[1]
     ax.barh(y, [float(r.alike[-1]) for r in res], color="#e39b54")
     ax.set_xlim(min(0.0, min(float(r.alike[-1]) for r in res)), 1.0)
@@ -206,12 +213,11 @@ def build_sentence_explorer(lm: LoadedModel, sentences: Sequence[str], layer: in
 def position_html(study: PositionStudy, key: str, layer: int) -> str:
     """The numbers the position chooser shows for one readout and layer."""
     r, base = study[key], study["cls"]
-    verdict = compare_estimates(r.probe, base.probe)
+    against = ("this is the usual [CLS]" if key == "cls" else html.escape(study.compare(key).verdict()))
     return (
         f"<p><b>{html.escape(r.label)}</b> (input layout: <code>{html.escape(LAYOUTS[r.layout])}</code>)<br>"
-        f"probe accuracy (last layer): <b>{r.probe.mean:.3f} ± {r.probe.std:.3f}</b> "
-        f"({verdict} {'as' if verdict == 'about the same' else 'than'} "
-        f"the usual [CLS]: {base.probe.mean:.3f} ± {base.probe.std:.3f})<br>"
+        f"probe accuracy (last layer, cross-fitted): <b>{r.probe.mean:.3f}</b> (usual [CLS]: {base.probe.mean:.3f}; "
+        f"{against}, paired 95% interval)<br>"
         f"mean cosine between sentences at layer {layer}: <b>{r.alike[layer]:.3f}</b> "
         f"(usual [CLS]: {base.alike[layer]:.3f})</p>"
     )
@@ -248,6 +254,7 @@ def build_position_explorer(study: PositionStudy, key: str = "cls_end", layer: i
         series = {f"mean cosine: {r.label}": r.alike, f"mean cosine: {base.label}": base.alike}
         views["bars"].value = ("<p>Mean cosine between different sentences' vectors, per layer (1 = the same "
                                "direction for every sentence):</p>" + bars_html(labels, series, vmax=1.0))
-        return {"label": r.label, "alike": float(r.alike[i]), "verdict": compare_estimates(r.probe, base.probe)}
+        verdict = "the reference" if key == "cls" else study.compare(key).outcome
+        return {"label": r.label, "alike": float(r.alike[i]), "verdict": verdict}
 
     return Explorer(controls, views, update)
