@@ -100,3 +100,36 @@ def test_the_fine_tuned_cls_ships_compactly_and_predicts_what_the_sweep_recorded
     recorded = sweep.bits_to_array(cell["correct"])
     assert (mine == recorded).mean() >= report.CHECK_AGREEMENT
     assert abs(mine.mean() - cell["accuracy"]) <= report.CHECK_TOLERANCE
+
+
+def test_the_sweep_figure_shows_every_readout_and_a_live_rerun(shipped):
+    from helpers.ui.results import draw_sweep
+
+    fig = draw_sweep(shipped)
+    left, middle, right = fig.axes
+    assert [t.get_text() for t in left.get_yticklabels()] == [r["label"] for r in shipped["results"]["table"].values()]
+    assert len(right.get_lines()) == len(shipped["results"]["table"])  # one validation curve per readout
+    cell = next(c for c in shipped["results"]["cells"] if c["readout"] == "cls")
+    fig = draw_sweep(shipped, live={"cls": cell}, readouts=("cls", "cls_end"))
+    assert len(fig.axes[0].get_yticklabels()) == 2
+    assert "live rerun" in [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+
+
+def test_a_live_rerun_outside_the_shipped_interval_is_reported(shipped):
+    cell = dict(next(c for c in shipped["results"]["cells"] if (c["readout"], c["seed"]) == ("cls", 0)))
+    ok, lines = report.live_agreement(shipped, {"cls": cell})
+    assert ok and "inside" in lines[0] and "indistinguishable" in lines[0]
+    cell["accuracy"] = 0.5
+    ok, lines = report.live_agreement(shipped, {"cls": cell})
+    assert not ok and "OUTSIDE" in lines[0]
+    with pytest.raises(ValueError, match="same budget"):
+        report.live_agreement(shipped, {"cls": dict(cell, steps=3)})
+
+
+def test_the_mean_head_try_it(shipped):
+    from helpers.lessons.cls_vs_pooling import check_mean_head
+
+    truth = shipped["results"]["table"]["mean"]["vs_cls"]["outcome"]
+    assert check_mean_head(truth, shipped).ok is True
+    assert check_mean_head(next(o for o in ("higher", "lower", "indistinguishable") if o != truth), shipped).ok is False
+    assert check_mean_head("better", shipped).ok is False and check_mean_head(..., shipped).ok is None

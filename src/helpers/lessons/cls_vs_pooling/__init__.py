@@ -4,7 +4,7 @@
   sweep (:func:`live_check`), where [CLS]'s attention goes (compute only, returns data);
 * :mod:`.views`: ``draw_*`` figures, the projection figure and the map and neighbour explorers;
 * :mod:`.findings`: the "With this model we found: ..." sentences, from this run's numbers;
-* :mod:`.checks`: the Try-it checks (any answer within the noise of the winner counts as right).
+* :mod:`.checks`: the Try-it checks (any answer indistinguishable from the winner counts as right).
 
 Fine-tuning itself is :mod:`helpers.core.finetune`; pooling names and labels are
 :data:`helpers.core.cube.POOLINGS` / :data:`~helpers.core.cube.POOLING_LABELS`.
@@ -12,7 +12,7 @@ Fine-tuning itself is :mod:`helpers.core.finetune`; pooling names and labels are
 
 from __future__ import annotations
 
-from .checks import check_best_pooling, check_higher_mean_cosine
+from .checks import check_best_pooling, check_higher_mean_cosine, check_mean_head
 from .experiments import (
     NOISE_SE,
     AttentionProfile,
@@ -57,6 +57,7 @@ __all__ = [
     "build_projection_explorer",
     "check_best_pooling",
     "check_higher_mean_cosine",
+    "check_mean_head",
     "cls_attention_profile",
     "live_check",
     "draw_cls_attention",

@@ -1,4 +1,5 @@
-"""The Try-it checks of notebook 06: the best pooling at the last layer, and which vectors look alike. They never raise.
+"""The Try-it checks of notebook 06: the best pooling at the last layer, the fine-tuned mean head against the
+[CLS] head, and which vectors look alike. They never raise.
 
 Both accept any answer within the noise of the winner: a run cannot rank two readouts its error bars cannot tell
 apart (probe accuracies: :func:`helpers.core.stats.compare_estimates`; mean cosines: their standard errors over
@@ -88,3 +89,30 @@ def check_higher_mean_cosine(answer, rows: dict) -> CheckResult:
                                  f"standard errors can separate, so this run cannot say which is higher.", details)
     return CheckResult(False, f"Not quite: {name} vectors have the higher mean cosine between "
                               f"random sentences ({table}).", details)
+
+
+OUTCOMES = ("higher", "lower", "indistinguishable")
+
+
+def check_mean_head(answer, shipped: dict) -> CheckResult:
+    """Check a prediction of how the fine-tuned mean head compares with the fine-tuned [CLS] head in the shipped
+    sweep: "higher", "lower" or "indistinguishable" (the paired 95% interval's verdict); never raises.
+
+    Args:
+        answer: one of OUTCOMES; ``...``/None = not answered.
+        shipped: ``helpers.core.sweep_report.load_sweep()``.
+    """
+    if _unanswered(answer):
+        return CheckResult(None, f"Not answered yet: replace the ... with one of {OUTCOMES}.")
+    vs = shipped["results"]["table"]["mean"]["vs_cls"]
+    truth = vs["outcome"]
+    interval = f"{vs['diff']:+.3f} [{vs['lo']:+.3f}, {vs['hi']:+.3f}]"
+    details = {"outcome": truth, "diff": vs["diff"], "lo": vs["lo"], "hi": vs["hi"]}
+    guess = str(answer).strip().lower()
+    if guess not in OUTCOMES:
+        return CheckResult(False, f"Not quite: answer with one of {OUTCOMES}, got {answer!r}.", details)
+    if guess == truth:
+        return CheckResult(True, f"Right: mean head minus [CLS] head = {interval} on the same test reviews: "
+                                 f"{vs['verdict']}.", details)
+    return CheckResult(False, f"Not quite: mean head minus [CLS] head = {interval}, so the verdict is "
+                              f"{truth!r} ({vs['verdict']}).", details)
