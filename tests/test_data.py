@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -88,3 +90,18 @@ def test_sst2_from_hub_offline_is_a_clear_error(monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with pytest.raises(ConnectionError, match="local TSV"):
         load_sst2()
+
+
+def test_the_nsp_corpus_is_large_varied_and_clean(capsys):
+    """Issue 13's corpus: at least 1,500 documents of at least 4 sentences in at least 20 genres, no repeats."""
+    import importlib.util
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    spec = importlib.util.spec_from_file_location("check_corpus", root / "tools" / "check_corpus.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    assert mod.main([]) == 0, capsys.readouterr().out
+    out = capsys.readouterr().out
+    docs, genres = (int(x) for x in re.search(r"(\d+) documents in (\d+) genres", out).groups())
+    assert docs >= 1500 and genres >= 20
