@@ -93,7 +93,7 @@ def trainer(lm, texts, labels, steps: int, bf16: bool) -> float:
     with tempfile.TemporaryDirectory() as tmp:
         args = TrainingArguments(tmp, max_steps=WARM + steps, per_device_train_batch_size=RECIPE["batch_size"],
                                  learning_rate=RECIPE["lr"], weight_decay=RECIPE["weight_decay"],
-                                 warmup_ratio=RECIPE["warmup"], max_grad_norm=1.0, report_to=[], save_strategy="no",
+                                 warmup_steps=max(1, int(RECIPE["warmup"] * (WARM + steps))), max_grad_norm=1.0, report_to=[], save_strategy="no",
                                  logging_steps=10**9, use_cpu=not torch.cuda.is_available(), bf16=bf16,
                                  dataloader_num_workers=0, disable_tqdm=True, remove_unused_columns=False)
         Trainer(model=model, args=args, train_dataset=data, data_collator=collate, callbacks=[Clock()]).train()
