@@ -305,6 +305,23 @@ def rerun(lm, readouts: Sequence[str] = ("cls", "mean"), *, seed: int = 0, steps
     return dict(zip(readouts, done))
 
 
+def _earlier_invocations(folder: Path, train_hash: str, test_hash: str, steps: int) -> list[dict]:
+    """The invocations that computed the runs of an existing result file of the same data and budget (a resumed
+    or rewritten sweep keeps the wall time of the runs it reuses)."""
+    path = Path(folder) / f"{RESULT_NAME}.json"
+    if not path.is_file():
+        return []
+    p = json.loads(path.read_text()).get("provenance", {})
+    if (p.get("train_hash"), p.get("test_hash"), p.get("budget", {}).get("steps")) != (train_hash, test_hash, steps):
+        return []
+    if "invocations" in p:
+        return list(p["invocations"])
+    if "this_invocation_seconds" in p:  # a file written before invocations were recorded: one run of everything
+        return [{"seconds": p["this_invocation_seconds"], "runs_computed": len(p.get("readouts", [])) * len(p.get("seeds", [])) + 3,
+                 "jobs": p.get("jobs")}]
+    return []
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     import torch
 
@@ -350,6 +367,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                       path=str(cache / f"{twin['readout']}_s{twin['seed']}_{twin['precision']}.json")))
     tasks.append(dict(common, fit=check_fit(fit), readout=CHECK_CELL["readout"], seed=CHECK_CELL["seed"], steps=CHECK_CELL["steps"],
                       precision=CHECK_CELL["precision"], eval_every=CHECK_CELL["steps"], path=str(cache / "check_cell.json")))
+    computed = sum(not Path(t["path"]).is_file() for t in tasks)
     done = run_tasks(tasks, jobs, threads)
     cells, frozen, fp32, check = done[: -3], done[-3], done[-2], done[-1]
     table = summarize(cells, frozen, readouts)
@@ -360,22 +378,25 @@ def main(argv: Sequence[str] | None = None) -> int:
                  "auto_seconds": auto["seconds"], "fp32_seconds": fp32["seconds"], "diff": d.diff, "lo": d.lo,
                  "hi": d.hi, "outcome": d.outcome, "verdict": d.verdict(), "fp32_cell": fp32}
     wall = time.perf_counter() - start
+    folder = Path(args.out) if args.out else (RESULTS_DIR if shipped else cache)
+    invocations = _earlier_invocations(folder, data_hash(train.texts, train.labels), data_hash(test.texts, test.labels),
+                                       steps) + ([{"seconds": round(wall, 1), "runs_computed": computed, "jobs": jobs}]
+                                                 if computed else [])
     budget = dict(RECIPE, steps=steps, eval_every=EVAL_EVERY, val_share=VAL_SHARE, precision=cells[0]["precision"])
     prov = provenance(lm, list(train.texts) + list(test.texts), list(train.labels) + list(test.labels),
                       budget=budget, seeds=seeds, wall_seconds=sum(c["seconds"] for c in cells),
                       readouts=list(readouts), n_fit=len(fit), n_val=len(val), n_test=len(test),
                       train_hash=data_hash(train.texts, train.labels), test_hash=data_hash(test.texts, test.labels),
                       data="SST-2" if sst2 else "reviews", jobs=jobs, threads_per_job=threads,
-                      this_invocation_seconds=round(wall, 1))
+                      invocations=invocations, wall_clock_seconds=round(sum(i["seconds"] for i in invocations), 1))
     results = {"table": table, "cells": cells, "frozen": frozen, "precision": precision,
                "check_cell": dict(check, **CHECK_CELL)}
-    folder = Path(args.out) if args.out else (RESULTS_DIR if shipped else cache)
     path = write_results(RESULT_NAME + ("_sst2" if sst2 else ""), results, prov, folder)
     print(f"written {path} ({wall / 60:.1f} min in this invocation)")
     if shipped and (cache / TUNED_NAME).is_dir():
         from .tuned import install_tuned
 
-        print(f"fine-tuned [CLS] model: {install_tuned(cache / TUNED_NAME)}")
+        print(f"fine-tuned [CLS] model: {install_tuned(cache / TUNED_NAME, base=lm)}")
     for r, row in table.items():
         vs = row.get("vs_cls", {}).get("verdict", "(the reference)")
         print(f"  {row['label']:<34} fine-tuned {row['fine_tuned']:.3f}  frozen {row['frozen']:.3f}  "

@@ -61,8 +61,9 @@ def describe_sweep(sweep: dict) -> str:
     return (f"Shipped sweep ({p['written']}): model {p['model']} (fingerprint {p['model_fingerprint']}), "
             f"{p['data']} data {p['data_hash']} ({p['n_fit']} fit / {p['n_val']} validation / {p['n_test']} test "
             f"sentences); {b['steps']} steps of batch {b['batch_size']}, top {layers} layers + a linear head, "
-            f"precision {b['precision']}, seeds {p['seeds']}; {p['wall_seconds'] / 60:.0f} min of training in "
-            f"{p['jobs']} process(es) on {p['machine']['cpu_count']} CPU cores; code {p['code_version']}.")
+            f"precision {b['precision']}, seeds {p['seeds']}; {p['wall_seconds'] / 60:.0f} min of training, "
+            f"{p.get('wall_clock_seconds', 0) / 60:.0f} min wall clock in {p['jobs']} process(es) on "
+            f"{p['machine']['cpu_count']} CPU cores; code {p['code_version']}.")
 
 
 def table_text(sweep: dict, readouts: Sequence[str] | None = None) -> str:

@@ -55,12 +55,23 @@ def save_tuned(ft, folder: str | Path) -> Path:
     return folder
 
 
-def install_tuned(source: str | Path, name: str = "embedded-cls-tuned") -> Path:
-    """Copy a saved checkpoint folder to where load_model(name) finds it (data/models/<name>)."""
+def install_tuned(source: str | Path, name: str = "embedded-cls-tuned", base=None) -> Path:
+    """Copy a saved checkpoint folder to where load_model(name) finds it (data/models/<name>).
+
+    ``base``: the LoadedModel it was fine-tuned from; its name must match the checkpoint's, and its fingerprint is
+    stamped as the checkpoint's base (so a checkpoint saved by an older fingerprint still loads on the same weights).
+    """
+    from .features import model_fingerprint
+
     target = TUNED_MODELS[name]
     target.mkdir(parents=True, exist_ok=True)
-    for file in (WEIGHTS, META):
-        shutil.copyfile(Path(source) / file, target / file)
+    meta = json.loads((Path(source) / META).read_text())
+    if base is not None:
+        if base.name != meta["base"]:
+            raise ValueError(f"{source} was fine-tuned from {meta['base']!r}, not {base.name!r}.")
+        meta["base_fingerprint"] = model_fingerprint(base)
+    shutil.copyfile(Path(source) / WEIGHTS, target / WEIGHTS)
+    (target / META).write_text(json.dumps(meta, indent=1) + "\n")
     return target
 
 
