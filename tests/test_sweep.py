@@ -38,7 +38,8 @@ def test_the_sweep_has_the_design_it_claims(shipped, embedded):
 
 def test_the_table_is_what_the_raw_runs_give(shipped):
     r = shipped["results"]
-    again = sweep.summarize(r["cells"], r["frozen"], list(r["table"]))
+    again = sweep.summarize(r["cells"], r["frozen"], report.readouts_of(shipped))
+    assert report.readouts_of(shipped)[0] == "cls"
     for key, row in r["table"].items():
         assert again[key]["fine_tuned"] == pytest.approx(row["fine_tuned"])
         assert again[key]["frozen"] == pytest.approx(row["frozen"])
@@ -107,7 +108,8 @@ def test_the_sweep_figure_shows_every_readout_and_a_live_rerun(shipped):
 
     fig = draw_sweep(shipped)
     left, middle, right = fig.axes
-    assert [t.get_text() for t in left.get_yticklabels()] == [r["label"] for r in shipped["results"]["table"].values()]
+    table = shipped["results"]["table"]
+    assert [t.get_text() for t in left.get_yticklabels()] == [table[k]["label"] for k in sweep.SWEEP_READOUTS]
     assert len(right.get_lines()) == len(shipped["results"]["table"])  # one validation curve per readout
     cell = next(c for c in shipped["results"]["cells"] if c["readout"] == "cls")
     fig = draw_sweep(shipped, live={"cls": cell}, readouts=("cls", "cls_end"))

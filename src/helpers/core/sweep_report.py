@@ -35,7 +35,9 @@ def load_sweep(folder=None) -> dict:
 
 
 def readouts_of(sweep: dict) -> list[str]:
-    return list(sweep["results"]["table"])
+    """The sweep's readouts in display order ([CLS] first), as its provenance lists them."""
+    table = sweep["results"]["table"]
+    return [k for k in sweep["provenance"].get("readouts", list(table)) if k in table]
 
 
 def correct_matrix(sweep: dict, readout: str) -> np.ndarray:
@@ -69,7 +71,7 @@ def describe_sweep(sweep: dict) -> str:
 def table_text(sweep: dict, readouts: Sequence[str] | None = None) -> str:
     """Readout, frozen probe, fine-tuned head (seeds pooled), the gain, and the paired interval against [CLS]
     (``readouts``: which rows, default all)."""
-    t = {k: r for k, r in sweep["results"]["table"].items() if readouts is None or k in readouts}
+    t = {k: sweep["results"]["table"][k] for k in readouts_of(sweep) if readouts is None or k in readouts}
     width = max(len(r["label"]) for r in t.values())
     lines = [f"{'readout':<{width}}  frozen  fine-tuned  gain [95% interval]      fine-tuned minus [CLS] [95% interval]",
              "-" * (width + 88)]
@@ -115,7 +117,7 @@ def _names(keys: Sequence[str]) -> str:
 def forum_verdicts(sweep: dict) -> list[str]:
     """One "With this model we found" sentence per forum claim (and on fine-tuning itself), from the shipped numbers."""
     t = sweep["results"]["table"]
-    others = [k for k in t if k != "cls"]
+    others = [k for k in readouts_of(sweep) if k != "cls"]
     by = {o: [k for k in others if t[k]["vs_cls"]["outcome"] == o] for o in ("indistinguishable", "lower", "higher")}
     widest = max(half_widths(sweep).values())
     out = []
@@ -213,8 +215,17 @@ def position_verdict(sweep: dict) -> str:
                  f"[{tuned['lo']:+.3f}, {tuned['hi']:+.3f}])" if tuned["outcome"] == "indistinguishable" else
                  f"{tuned['outcome']} than the head on [CLS] at position 0 by {abs(tuned['diff']):.3f} "
                  f"[{tuned['lo']:+.3f}, {tuned['hi']:+.3f}]")
+    meaning = {
+        ("indistinguishable", "indistinguishable"): "position 0 is not what makes [CLS] useful here, frozen or fine-tuned",
+        ("lower", "indistinguishable"): ("the frozen cost was a habit of pretraining, which fine-tuning the top layers "
+                                         "removes"),
+        ("indistinguishable", "lower"): ("the position matters once the layers learn: at position 0 [CLS] has the same "
+                                         "position embedding in every sentence, at the end its position changes with "
+                                         "the sentence's length, and the fine-tuned layers make better use of the first"),
+        ("lower", "lower"): "[CLS] at position 0 does better both ways",
+    }.get((frozen.outcome, tuned["outcome"]), "the two layouts trade places between frozen and fine-tuned")
     return (f"With this model we found: before fine-tuning, {frozen.verdict()}; after fine-tuning, a head on [CLS] "
-            f"moved to the end is {tuned_txt}.")
+            f"moved to the end is {tuned_txt}. So {meaning}.")
 
 
 def frozen_rerun(lm, sweep: dict, readouts: Sequence[str]) -> tuple[bool | None, list[str]]:

@@ -7,7 +7,7 @@ from typing import Sequence
 import numpy as np
 
 from ..core.readouts import get_readout
-from ..core.sweep_report import NON_INFERIORITY_MARGIN
+from ..core.sweep_report import NON_INFERIORITY_MARGIN, readouts_of
 from .figures import new_figure
 
 _OUTCOME_COLOURS = {"higher": "#2f8f4e", "lower": "#c0392b", "indistinguishable": "#5b8fc7"}
@@ -18,7 +18,7 @@ def draw_sweep(sweep: dict, live: dict | None = None, readouts: Sequence[str] | 
     as a star. Middle: fine-tuned minus the [CLS] head, paired 95% interval (the band is ± the margin this data
     resolves). Right: validation accuracy against steps (mean over seeds): the plateau check."""
     table = sweep["results"]["table"]
-    keys = list(readouts or table)
+    keys = [k for k in readouts_of(sweep) if readouts is None or k in readouts]
     y = np.arange(len(keys))
     fig = new_figure(14, 0.45 * len(keys) + 2.0)
     ax, bx, cx = fig.subplots(1, 3, gridspec_kw={"width_ratios": [1.1, 1.0, 1.2]})
