@@ -34,6 +34,9 @@ def test_grown_reviews_resolve_small_differences_and_keep_the_original_subset():
     v1, v1_test = load_reviews(subset="v1"), load_reviews("test", subset="v1")
     assert (len(v1), len(v1_test)) == (1244, 248)
     assert (v1.labels == 1).sum() == 622 and set(v1.columns["subset"]) == {"v1"}
+    # a subset alone comes in its original order, so quick-mode samples of it are what they were before the merge
+    assert v1.texts[:2] == ["While the dialogue is occasionally on the nose, the performances sell every word.",
+                            "So glad the trailer showed every good moment, saved me the trouble of watching the film."]
     v2 = load_reviews(subset="v2")
     assert len(v1) + len(v2) == len(allr) and not {t.lower() for t in v1.texts} & {t.lower() for t in v2.texts}
     for kind in ("plain", "negation", "sarcasm", "mixed", "comparison"):

@@ -3,7 +3,8 @@
 Run once; kept so the merge can be read and repeated. The original 1,244 rows keep their text, label, kind and
 split and become subset "v1"; the new rows become subset "v2" with a split stratified by kind and label
 (800 of them held out, so that the whole file has at least 1,000 test rows). The merged file is shuffled with a
-fixed seed. Usage: python tools/merge_reviews.py
+fixed seed; the column `row` keeps each row's place in its original file, so that load_reviews(subset="v1")
+returns the original rows in their original order. Usage: python tools/merge_reviews.py
 """
 
 from __future__ import annotations
@@ -45,11 +46,11 @@ def main() -> int:
     test = set()
     for g in sorted(groups):
         test.update(rng.permutation(groups[g])[: take[g]].tolist())
-    rows = [dict(r, subset="v1") for r in old]
-    rows += [dict(r, split="test" if i in test else "train", subset="v2") for i, r in enumerate(new)]
+    rows = [dict(r, subset="v1", row=str(i)) for i, r in enumerate(old)]
+    rows += [dict(r, split="test" if i in test else "train", subset="v2", row=str(i)) for i, r in enumerate(new)]
     rows = [rows[i] for i in rng.permutation(len(rows))]
     with open(DATA / "reviews.tsv", "w", encoding="utf-8", newline="") as fh:
-        w = csv.DictWriter(fh, ["text", "label", "kind", "split", "subset"], delimiter="\t",
+        w = csv.DictWriter(fh, ["text", "label", "kind", "split", "subset", "row"], delimiter="\t",
                            quoting=csv.QUOTE_NONE, lineterminator="\n")
         w.writeheader()
         w.writerows(rows)

@@ -93,9 +93,9 @@ def load_reviews(split: str | None = None, limit: int | None = None, subset: str
         raise ValueError(f"split must be 'train', 'test' or None, got {split!r}.")
     if subset not in REVIEW_SUBSETS:
         raise ValueError(f"subset must be one of {REVIEW_SUBSETS}, got {subset!r}.")
-    rows = _read_tsv(config.DATA_DIR / "reviews.tsv", ["text", "label", "kind", "split", "subset"])
-    if subset != "all":
-        rows = [r for r in rows if r["subset"] == subset]
+    rows = _read_tsv(config.DATA_DIR / "reviews.tsv", ["text", "label", "kind", "split", "subset", "row"])
+    if subset != "all":  # one subset alone comes in its own original order (so its samples are the same as before)
+        rows = sorted((r for r in rows if r["subset"] == subset), key=lambda r: int(r["row"]))
     if split is not None:
         rows = [r for r in rows if r["split"] == split]
     name = "reviews" + ("" if subset == "all" else f"-{subset}") + (f"/{split}" if split else "")
