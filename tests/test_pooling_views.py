@@ -261,11 +261,11 @@ def test_check_best_pooling_is_paired_when_the_probes_are():
     feats, y = _features()
     test, yt = _features(seed=1)
     probe = V.probe_by_layer(feats, y, test, yt, seeds=(0, 1))
-    assert probe["cls"][2].correct.shape == (2, len(yt))
+    assert probe["cls"][2].correct.shape == (2, len(y) + len(yt))  # every labelled sentence, cross-fitted
     best = max(probe, key=lambda p: probe[p][2].mean)
     worst = min(probe, key=lambda p: probe[p][2].mean)
     msg = str(V.check_best_pooling(worst, probe))
-    assert "paired on the same test reviews, the difference lies within [" in msg or best == worst
+    assert "paired on the same reviews, the difference lies within [" in msg or best == worst
 
 
 def test_check_higher_mean_cosine_accepts_a_tie_within_the_noise():

@@ -60,6 +60,8 @@ def model_fingerprint(lm: LoadedModel) -> str:
     cfg.pop("_attn_implementation_autoset", None)
     cfg.pop("attn_implementation", None)
     cfg.pop("_attn_implementation", None)
+    cfg.pop("_name_or_path", None)  # where the files are (a venv path), not what the model is
+    cfg.pop("transformers_version", None)
     digest.update(json.dumps(cfg, sort_keys=True, default=str).encode())
     with torch.no_grad():
         for name, tensor in sorted(model.state_dict().items()):

@@ -19,7 +19,7 @@ def check_best_pooling(answer, results: dict, layer: int | None = None) -> Check
     """Check a guess of which pooling the probe read best at ``layer`` (default: the last layer); never raises.
 
     Any pooling indistinguishable from the best one counts as right (``compare_estimates`` says "about the same":
-    paired on the same test reviews when the probes carry per-sentence results).
+    paired on the same reviews when the probes carry per-sentence results).
 
     Args:
         answer: a pooling name such as "max"; ``...``/None = not answered.
@@ -45,7 +45,7 @@ def check_best_pooling(answer, results: dict, layer: int | None = None) -> Check
         also = (f" Within the noise of it: {', '.join(tied)}; this run cannot rank those." if tied else "")
         return CheckResult(True, f"Right: at layer {layer} {best} is best ({table}).{also}", details)
     pair = difference(probed[guess], probed[best])
-    how = (f"paired on the same test reviews, the difference lies within [{pair.lo:+.3f}, {pair.hi:+.3f}]"
+    how = (f"paired on the same reviews, the difference lies within [{pair.lo:+.3f}, {pair.hi:+.3f}]"
            if pair is not None else f"the noise margin is {noise_margin(probed[best], probed[guess]):.3f}")
     if guess in tied:
         return CheckResult(True, (

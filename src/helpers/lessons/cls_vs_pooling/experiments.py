@@ -18,7 +18,7 @@ import numpy as np
 from ...core import config
 from ...core.attention import cls_rows, cube_example, how_much_others_read_cls, layer_means, what_cls_reads
 from ...core.cube import POOLING_LABELS, POOLINGS, encode
-from ...core.linear import ProbeResult, linear_probe
+from ...core.linear import ProbeResult, cross_fit_correct, dummy_baseline
 from ...core.models import LoadedModel
 from ...core.geometry import massive_coordinate
 from ...core.stats import Estimate, alikeness, compare_estimates, cosine_matrix
@@ -52,12 +52,19 @@ def within_noise(a: float, b: float, se_a: float, se_b: float) -> bool:
 
 
 def probe_by_layer(train: dict, y_train, test: dict, y_test, *, poolings: Sequence[str] | None = None,
-                   seeds: Sequence[int] = (0, 1, 2), C: float = 1.0, layers: Sequence[int] | None = None) -> dict:
-    """Linear-probe accuracy for each pooling at each layer.
+                   seeds: Sequence[int] = (0, 1, 2), C: float = 1.0, layers: Sequence[int] | None = None,
+                   folds: int = 5) -> dict:
+    """Cross-fitted linear-probe accuracy for each pooling at each layer.
+
+    Train and test sentences are pooled and split into ``folds`` stratified folds (reshuffled per seed); each
+    fold is scored by a probe fitted on the others, so every labelled sentence is scored once per seed and every
+    ProbeResult carries its per-sentence results (``.correct``): two probes are compared paired, on the same
+    sentences (:func:`helpers.core.stats.compare_estimates`).
 
     Args:
         train / test: pooling -> (L+1,N,H) arrays (or (N,H) for "pooler"), same keys in both.
         poolings: which poolings to probe, in this order (default: every one of ``POOLINGS`` in the features).
+        seeds: one cross-fitting per seed.
         layers: which layer indices to probe (default: all).
 
     Returns:
@@ -66,6 +73,8 @@ def probe_by_layer(train: dict, y_train, test: dict, y_test, *, poolings: Sequen
     poolings = [p for p in (poolings or POOLINGS) if p in train]
     if not poolings:
         raise ValueError(f"No known pooling in the features: got keys {list(train)}, expected some of {POOLINGS}.")
+    y = np.concatenate([np.asarray(y_train), np.asarray(y_test)])
+    chance = dummy_baseline(y, y)
     out: dict = {}
     for p in poolings:
         if p not in test:
@@ -79,8 +88,10 @@ def probe_by_layer(train: dict, y_train, test: dict, y_test, *, poolings: Sequen
             todo = [(x, x) for x in (layers if layers is not None else range(n_layers))]
         out[p] = {}
         for idx, layer in todo:
-            out[p][layer] = linear_probe(xa[idx], y_train, xb[idx], y_test, seeds=seeds, C=C,
-                                         name=f"{POOLING_LABELS.get(p, p)} layer {layer}")
+            x = np.concatenate([xa[idx], xb[idx]])
+            correct = cross_fit_correct(x, y, folds=folds, seeds=seeds, C=C)
+            out[p][layer] = ProbeResult(correct.mean(1), f"{POOLING_LABELS.get(p, p)} layer {layer}", chance=chance,
+                                        n_train=len(y) - len(y) // folds, n_test=len(y), correct=correct)
     return out
 
 

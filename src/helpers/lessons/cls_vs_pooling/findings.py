@@ -75,7 +75,7 @@ def probe_findings(probe: dict, pooler: dict | None = None) -> str:
     out.append(f"at the last layer ({top}) the best is {_the(winner)} ({last[winner].mean:.3f})"
                + (f", with {_list([_the(q) for q in close])} indistinguishable from it" if close else ""))
     if pair is not None:
-        out.append(f"at the last layer, on the same test reviews: {pair.verdict()}")
+        out.append(f"at the last layer, on the same reviews: {pair.verdict()}")
     if "pooler" in last:
         pooled = last["pooler"]
         near = winner == "pooler" or "pooler" in close
