@@ -38,7 +38,7 @@ def draw_sweep(sweep: dict, live: dict | None = None, readouts: Sequence[str] | 
     ax.invert_yaxis()
     ax.set_xlabel(f"test accuracy ({sweep['provenance']['n_test']} sentences)")
     ax.set_title("Frozen probe -> fine-tuned head", fontsize=10)
-    ax.legend(fontsize=7, loc="lower left")
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=3, frameon=False)
     for j, k in enumerate(keys):
         vs = table[k].get("vs_cls")
         if vs is None:
