@@ -55,10 +55,11 @@ def draw_sweep(sweep: dict, live: dict | None = None, readouts: Sequence[str] | 
     bx.set_title("Against the [CLS] head (green higher, red lower)", fontsize=10)
     cells = sweep["results"]["cells"]
     colours = [f"C{i}" for i in range(10)]
+    order = readouts_of(sweep)  # one colour per readout, the same in every subset of rows
     for j, k in enumerate(keys):
         curves = [np.array(c["curve"], dtype=float) for c in cells if c["readout"] == k]
         steps = curves[0][:, 0]
-        cx.plot(steps, np.mean([c[:, 1] for c in curves], axis=0), color=colours[j % 10], lw=1.4,
+        cx.plot(steps, np.mean([c[:, 1] for c in curves], axis=0), color=colours[order.index(k) % 10], lw=1.4,
                 label=get_readout(k).label)
     cx.set_xlabel("training step")
     cx.set_ylabel(f"validation accuracy ({sweep['provenance']['n_val']} sentences)")
