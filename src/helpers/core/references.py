@@ -113,10 +113,10 @@ _ALL = [
     Reference("sbert_pooling_ablation",
               {"mean_nli": 80.78, "max_nli": 79.07, "cls_nli": 79.80, "mean_sts": 87.44, "max_sts": 69.92,
                "cls_sts": 86.62},
-              "pooling ablation on STSb (NLI-trained / STSb-trained): MEAN {mean_nli} / {mean_sts}, "
-              "MAX {max_nli} / {max_sts}, CLS {cls_nli} / {cls_sts}", _SBERT, "Table 6", "SBERT on BERT-base"),
+              "pooling ablation on STSb (NLI-trained / STSb-trained): MEAN {mean_nli:.2f} / {mean_sts:.2f}, "
+              "MAX {max_nli:.2f} / {max_sts:.2f}, CLS {cls_nli:.2f} / {cls_sts:.2f}", _SBERT, "Table 6", "SBERT on BERT-base"),
     Reference("raschka_gpt2_token", {"last": 95.00, "first": 75.00},
-              "a GPT-2 small spam classifier reading the last token scores {last}%, reading the first token {first}%",
+              "a GPT-2 small spam classifier reading the last token scores {last:.2f}%, reading the first token {first:.2f}%",
               "Raschka 2024, Build a Large Language Model (From Scratch)", "chapter 6", "GPT-2 small"),
     # --- where models put their summary token (notebook 02); where a transformers config carries it, the
     # course reads the config instead (helpers.core.summary_tokens)
