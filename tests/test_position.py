@@ -202,8 +202,8 @@ def test_position_experiment(tiny_study):
         pos.position_experiment(None, [], [])
 
 
-def _probe(name, accs, n=1000):
-    return ProbeResult(np.array(accs), name, chance=0.5, n_train=n, n_test=n)
+def _probe(name, accs, n=1000, correct=None):
+    return ProbeResult(np.array(accs), name, chance=0.5, n_train=n, n_test=n, correct=correct)
 
 
 def test_compare():
@@ -340,7 +340,7 @@ def _correct(accs, n: int) -> np.ndarray:
 
 def test_check_best_readout_on_a_clear_case():
     def res(key, accs):
-        return pos.PositionResult(key, key, "standard", _probe(key, accs), np.ones(3), _correct(accs, 400))
+        return pos.PositionResult(key, key, "standard", _probe(key, accs, correct=_correct(accs, 400)), np.ones(3))
 
     study = pos.PositionStudy([res("cls", [0.6, 0.62]), res("mean", [0.9, 0.91])], "m", 200, 200, (0, 1))
     assert pos.check_best_readout("mean", study).ok is True
@@ -357,8 +357,8 @@ def test_available_locally():
 
 def _study(accs: dict[str, list[float]], n_test: int = 1000) -> pos.PositionStudy:
     results = [
-        pos.PositionResult(k, pos.READOUTS[k][2], pos.READOUTS[k][0], _probe(k, v, n_test), np.array([1.0, 0.5]),
-                           _correct(v, n_test))
+        pos.PositionResult(k, pos.READOUTS[k][2], pos.READOUTS[k][0], _probe(pos.READOUTS[k][2], v, n_test, _correct(v, n_test)),
+                           np.array([1.0, 0.5]))
         for k, v in accs.items()
     ]
     return pos.PositionStudy(results, "m", n_test, n_test, (0, 1))

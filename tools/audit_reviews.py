@@ -34,9 +34,7 @@ def _one(args):
     train, test = list(StratifiedKFold(2, shuffle=True, random_state=0).split(np.zeros(len(data)), strata))[fold]
     lm = load_model("embedded")
     ft = fine_tune(lm, data.select(train).texts, data.labels[train], readout=head, steps=steps, seed=fold, progress=False)
-    logits = ft.logits(data.select(test).texts)
-    z = np.exp(logits - logits.max(-1, keepdims=True))
-    p = z / z.sum(-1, keepdims=True)
+    p = ft.probabilities(data.select(test).texts)
     return fold, head, test.tolist(), p[np.arange(len(test)), data.labels[test]].tolist()
 
 

@@ -85,9 +85,9 @@ def load_reviews(split: str | None = None, limit: int | None = None, subset: str
     Args:
         split: "train", "test" or None for both.
         limit: keep at most this many, stratified by label (quick mode uses this).
-        subset: "all" (4,044 rows, 1,048 held out: enough to resolve a difference of 0.02 between two
-            fine-tuned heads), "v1" (the original 1,244 rows and their split, so earlier results stay
-            comparable) or "v2" (the 2,800 rows added for the verdict experiments).
+        subset: "all" (4,040 rows, 1,047 held out: enough to resolve a difference of 0.02 between two
+            fine-tuned heads), "v1" (the original 1,244 rows, their split and their order, so earlier results
+            stay comparable) or "v2" (the 2,796 rows added for the verdict experiments).
     """
     if split not in (None, "train", "test"):
         raise ValueError(f"split must be 'train', 'test' or None, got {split!r}.")

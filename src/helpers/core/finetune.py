@@ -214,6 +214,10 @@ class FineTuned:
         return _logits(self.model, Rows(self.lm, texts, self.readout.layout, self.max_length), self.lm.device,
                        self.precision, batch_size)
 
+    def probabilities(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
+        """(N,K) class probabilities (the softmax of :meth:`logits`)."""
+        return softmax(self.logits(texts, batch_size))
+
     def predict(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
         """(N,) predicted labels."""
         return self.logits(texts, batch_size).argmax(-1)
@@ -225,6 +229,12 @@ class FineTuned:
         if len(pred) != len(y):
             raise ValueError(f"{len(pred)} texts but {len(y)} labels.")
         return (pred == y).astype(float)
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    """(N,K) logits -> (N,K) probabilities, row by row (shifted by the row maximum, so it never overflows)."""
+    z = np.exp(logits - logits.max(-1, keepdims=True))
+    return z / z.sum(-1, keepdims=True)
 
 
 def _logits(model: ReadoutClassifier, rows: Rows, device, precision: str, batch_size: int = 64,

@@ -192,3 +192,14 @@ def cross_fit_correct(features, labels, *, folds: int = 5, seeds: Sequence[int] 
                 clf = probe_pipeline(C, seed).fit(x[train], y[train])
             out[s, test] = clf.predict(x[test]) == y[test]
     return out
+
+
+def cross_fit_probe(features, labels, *, folds: int = 5, seeds: Sequence[int] = (0, 1, 2), C: float = 1.0,
+                    name: str = "") -> ProbeResult:
+    """The cross-fitted probe of ``features`` as a ProbeResult: accuracy per seed over every labelled sentence,
+    with its per-sentence results (``.correct``, from :func:`cross_fit_correct`) for paired comparisons."""
+    y = np.asarray(labels)
+    correct = cross_fit_correct(features, y, folds=folds, seeds=seeds, C=C)
+    n = len(y)
+    return ProbeResult(correct.mean(1), name, chance=dummy_baseline(y, y), n_train=n - n // folds, n_test=n,
+                       correct=correct)

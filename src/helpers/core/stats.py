@@ -58,24 +58,23 @@ class Estimate:
         """Sample standard deviation over seeds (0 for a single value)."""
         return float(np.std(self.values, ddof=1)) if self.n > 1 else 0.0
 
-    def ci(self, level: float = 0.95) -> tuple[float, float]:
-        """Student-t confidence interval of the mean over seeds; (mean, mean) for a single value."""
+    def _t_interval(self, level: float, scale: float) -> tuple[float, float]:
+        """mean ± t(level, n-1) * std * scale; (mean, mean) for a single value."""
         if self.n < 2:
             return (self.mean, self.mean)
         from scipy import stats
 
-        half = float(stats.t.ppf(0.5 + level / 2, self.n - 1)) * self.std / math.sqrt(self.n)
+        half = float(stats.t.ppf(0.5 + level / 2, self.n - 1)) * self.std * scale
         return (self.mean - half, self.mean + half)
+
+    def ci(self, level: float = 0.95) -> tuple[float, float]:
+        """Student-t confidence interval of the mean over seeds; (mean, mean) for a single value."""
+        return self._t_interval(level, 1 / math.sqrt(self.n))
 
     def prediction_interval(self, level: float = 0.95) -> tuple[float, float]:
         """Where ONE more run is expected (Student-t prediction interval: mean ± t * std * sqrt(1 + 1/n));
         (mean, mean) for a single value. A live rerun of one seed is checked against this."""
-        if self.n < 2:
-            return (self.mean, self.mean)
-        from scipy import stats
-
-        half = float(stats.t.ppf(0.5 + level / 2, self.n - 1)) * self.std * math.sqrt(1 + 1 / self.n)
-        return (self.mean - half, self.mean + half)
+        return self._t_interval(level, math.sqrt(1 + 1 / self.n))
 
     def __str__(self) -> str:
         label = f"{self.name}: " if self.name else ""

@@ -28,7 +28,7 @@ import numpy as np
 
 from . import config
 from .data import load_reviews, load_sst2
-from .finetune import RECIPE, fine_tune
+from .finetune import RECIPE, fine_tune, softmax
 from .linear import DEFAULT_CS, grid_search_C, probe_pipeline
 from .readouts import get_readout, layout_rows, read
 from .results import RESULTS_DIR, data_hash, provenance, write_results
@@ -127,8 +127,7 @@ def run_cell(lm, readout: str, seed: int, fit, val, test, *, steps: int = STEPS,
         from .tuned import save_tuned
 
         save_tuned(ft, save_to)
-    z = logits - logits.max(-1, keepdims=True)
-    p = np.exp(z) / np.exp(z).sum(-1, keepdims=True)
+    p = softmax(logits)
     return {"readout": readout, "seed": seed, "steps": steps, "precision": ft.precision,
             "accuracy": float(correct.mean()), "correct": _bits(correct),
             "p_label": [round(float(p[i, y]), 3) for i, y in enumerate(test.labels)],
@@ -150,15 +149,17 @@ def late_gain(curves: Sequence[Sequence[Sequence[float]]]) -> float:
     return float(np.mean(gains))
 
 
+def correct_of(cells: Sequence[dict], readout: str) -> np.ndarray:
+    """(seeds, N_test) right/wrong of the runs on ``readout`` among ``cells``."""
+    return np.stack([bits_to_array(c["correct"]) for c in cells if c["readout"] == readout])
+
+
 def summarize(cells: list[dict], frozen: dict[str, dict], readouts: Sequence[str]) -> dict:
     """The table: per readout, fine-tuned accuracy (seeds pooled), its paired interval against [CLS], the frozen probe."""
-    def correct_of(key):
-        return np.stack([bits_to_array(c["correct"]) for c in cells if c["readout"] == key])
-
-    base = correct_of(readouts[0])
+    base = correct_of(cells, readouts[0])
     table = {}
     for key in readouts:
-        mine, froze = correct_of(key), bits_to_array(frozen[key]["correct"])
+        mine, froze = correct_of(cells, key), bits_to_array(frozen[key]["correct"])
         curves = [c["curve"] for c in cells if c["readout"] == key]
         row = {"label": get_readout(key).label, "fine_tuned": float(mine.mean()), "late_gain": late_gain(curves),
                "per_seed": [float(x) for x in mine.mean(1)], "frozen": float(froze.mean()), "frozen_C": frozen[key]["C"]}
@@ -213,8 +214,6 @@ def _init_worker(threads: int) -> None:
 def _do(task: dict, lm=None) -> dict:
     """Run one task of the sweep (in a worker process or in this one, on ``lm`` when given) and cache its result."""
     path = Path(task["path"])
-    if path.is_file():
-        return json.loads(path.read_text())
     lm = lm if lm is not None else _worker_model(task.get("model", "embedded"))
     fit, val, test = task["fit"], task["val"], task["test"]
     if task["kind"] == "frozen":
@@ -314,12 +313,7 @@ def _earlier_invocations(folder: Path, train_hash: str, test_hash: str, steps: i
     p = json.loads(path.read_text()).get("provenance", {})
     if (p.get("train_hash"), p.get("test_hash"), p.get("budget", {}).get("steps")) != (train_hash, test_hash, steps):
         return []
-    if "invocations" in p:
-        return list(p["invocations"])
-    if "this_invocation_seconds" in p:  # a file written before invocations were recorded: one run of everything
-        return [{"seconds": p["this_invocation_seconds"], "runs_computed": len(p.get("readouts", [])) * len(p.get("seeds", [])) + 3,
-                 "jobs": p.get("jobs")}]
-    return []
+    return list(p.get("invocations", []))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -351,7 +345,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     lm = load_model("embedded")
     train, test = sweep_data(quick, sst2)
     fit, val = split(train)
-    key = f"{data_hash(train.texts, train.labels)}_{data_hash(test.texts, test.labels)}_{steps}"
+    train_hash, test_hash = data_hash(train.texts, train.labels), data_hash(test.texts, test.labels)
+    key = f"{train_hash}_{test_hash}_{steps}"
     cache = config.CACHE_DIR / "sweep" / key
     shipped = not quick and not sst2 and args.out is None
     print(f"sweep: {len(readouts)} readouts x {len(seeds)} seeds, {steps} steps, {len(fit)} fit / {len(val)} val / "
@@ -379,14 +374,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                  "hi": d.hi, "outcome": d.outcome, "verdict": d.verdict(), "fp32_cell": fp32}
     wall = time.perf_counter() - start
     folder = Path(args.out) if args.out else (RESULTS_DIR if shipped else cache)
-    invocations = _earlier_invocations(folder, data_hash(train.texts, train.labels), data_hash(test.texts, test.labels),
-                                       steps) + ([{"seconds": round(wall, 1), "runs_computed": computed, "jobs": jobs}]
+    invocations = _earlier_invocations(folder, train_hash, test_hash, steps) + ([{"seconds": round(wall, 1), "runs_computed": computed, "jobs": jobs}]
                                                  if computed else [])
     budget = dict(RECIPE, steps=steps, eval_every=EVAL_EVERY, val_share=VAL_SHARE, precision=cells[0]["precision"])
     prov = provenance(lm, list(train.texts) + list(test.texts), list(train.labels) + list(test.labels),
                       budget=budget, seeds=seeds, wall_seconds=sum(c["seconds"] for c in cells),
                       readouts=list(readouts), n_fit=len(fit), n_val=len(val), n_test=len(test),
-                      train_hash=data_hash(train.texts, train.labels), test_hash=data_hash(test.texts, test.labels),
+                      train_hash=train_hash, test_hash=test_hash,
                       data="SST-2" if sst2 else "reviews", jobs=jobs, threads_per_job=threads,
                       invocations=invocations, wall_clock_seconds=round(sum(i["seconds"] for i in invocations), 1))
     results = {"table": table, "cells": cells, "frozen": frozen, "precision": precision,

@@ -14,7 +14,7 @@ import numpy as np
 from .readouts import get_readout
 from .results import load_results
 from .stats import Estimate, paired_difference
-from .sweep import CHECK_CELL, PLATEAU_TOLERANCE, RESULT_NAME, bits_to_array
+from .sweep import CHECK_CELL, PLATEAU_TOLERANCE, RESULT_NAME, bits_to_array, correct_of
 
 #: The forum's claims, checked one by one against the shipped sweep.
 FORUM_CLAIMS = {
@@ -42,10 +42,10 @@ def readouts_of(sweep: dict) -> list[str]:
 
 def correct_matrix(sweep: dict, readout: str) -> np.ndarray:
     """(seeds, N_test) right/wrong of the fine-tuned heads on ``readout``."""
-    return np.stack([bits_to_array(c["correct"]) for c in sweep["results"]["cells"] if c["readout"] == readout])
+    return correct_of(sweep["results"]["cells"], readout)
 
 
-def frozen_correct(sweep: dict, readout: str) -> np.ndarray:
+def shipped_frozen(sweep: dict, readout: str) -> np.ndarray:
     """(N_test,) right/wrong of the frozen probe on ``readout``."""
     return bits_to_array(sweep["results"]["frozen"][readout]["correct"])
 
@@ -187,16 +187,20 @@ def live_agreement(sweep: dict, live: dict[str, dict]) -> tuple[bool, list[str]]
     return bool(ok), lines
 
 
+def agreement(recomputed: np.ndarray, shipped: np.ndarray) -> tuple[bool, float]:
+    """(agrees, share of sentences judged the same) of two right/wrong rows of the same code on the same sentences:
+    accuracy within CHECK_TOLERANCE and at least CHECK_AGREEMENT of the sentences the same."""
+    same = float((recomputed == shipped).mean())
+    return bool(abs(recomputed.mean() - shipped.mean()) <= CHECK_TOLERANCE and same >= CHECK_AGREEMENT), same
+
+
 def check_cell_agreement(sweep: dict, cell: dict) -> tuple[bool, str]:
     """Does a recomputed CHECK_CELL (helpers.core.sweep.recompute_check_cell) match the shipped one?"""
     shipped = sweep["results"]["check_cell"]
     for k in ("readout", "seed", "steps", "precision"):
         if cell[k] != shipped[k]:
             raise ValueError(f"The recomputed cell has {k}={cell[k]!r}, the shipped one {shipped[k]!r}.")
-    a, b = bits_to_array(cell["correct"]), bits_to_array(shipped["correct"])
-    same = float((a == b).mean())
-    gap = abs(cell["accuracy"] - shipped["accuracy"])
-    ok = gap <= CHECK_TOLERANCE and same >= CHECK_AGREEMENT
+    ok, same = agreement(bits_to_array(cell["correct"]), bits_to_array(shipped["correct"]))
     return ok, (f"check cell ({CHECK_CELL['readout']} head, seed {CHECK_CELL['seed']}, {CHECK_CELL['steps']} steps "
                 f"{CHECK_CELL['precision']} on {CHECK_CELL['n_fit']} sentences): recomputed {cell['accuracy']:.3f}, "
                 f"shipped {shipped['accuracy']:.3f} (tolerance {CHECK_TOLERANCE}); {same:.1%} of the test sentences "
@@ -208,7 +212,7 @@ def position_verdict(sweep: dict) -> str:
     t = sweep["results"]["table"]
     if "cls_end" not in t:
         raise ValueError("This sweep has no 'cls_end' readout: run `make experiments` with the default readouts.")
-    frozen = paired_difference(frozen_correct(sweep, "cls_end"), frozen_correct(sweep, "cls"),
+    frozen = paired_difference(shipped_frozen(sweep, "cls_end"), shipped_frozen(sweep, "cls"),
                                names=("frozen, [CLS] at the end", "at position 0"))
     tuned = t["cls_end"]["vs_cls"]
     tuned_txt = (f"indistinguishable from the head on [CLS] at position 0 (the difference lies within "
@@ -232,17 +236,16 @@ def frozen_rerun(lm, sweep: dict, readouts: Sequence[str]) -> tuple[bool | None,
     """Recompute the frozen probes of ``readouts`` on the sweep's data and compare with the shipped column
     (the same code on the same sentences: they must agree to CHECK_TOLERANCE). None for another model."""
     from .features import model_fingerprint
-    from .sweep import frozen_correct as compute, sweep_data
+    from .sweep import frozen_correct, sweep_data
 
     if model_fingerprint(lm) != sweep["provenance"]["model_fingerprint"]:
         return None, [f"the shipped sweep is for {sweep['provenance']['model']}; {lm.name} has no shipped frozen column"]
     train, test = sweep_data()
-    live = compute(lm, readouts, train, test)
+    live = frozen_correct(lm, readouts, train, test)
     ok, lines = True, []
     for key in readouts:
-        a, b = bits_to_array(live[key]["correct"]), frozen_correct(sweep, key)
-        same = float((a == b).mean())
-        good = abs(a.mean() - b.mean()) <= CHECK_TOLERANCE and same >= CHECK_AGREEMENT
+        a, b = bits_to_array(live[key]["correct"]), shipped_frozen(sweep, key)
+        good, same = agreement(a, b)
         ok &= good
         lines.append(f"{get_readout(key).label}: frozen probe live {a.mean():.3f}, shipped {b.mean():.3f}; "
                      f"{same:.1%} of the test sentences judged the same: {'agrees' if good else 'DOES NOT AGREE'}")

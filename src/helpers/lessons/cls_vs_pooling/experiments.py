@@ -18,7 +18,7 @@ import numpy as np
 from ...core import config
 from ...core.attention import cls_rows, cube_example, how_much_others_read_cls, layer_means, what_cls_reads
 from ...core.cube import POOLING_LABELS, POOLINGS, encode
-from ...core.linear import ProbeResult, cross_fit_correct, dummy_baseline
+from ...core.linear import ProbeResult, cross_fit_probe
 from ...core.models import LoadedModel
 from ...core.geometry import massive_coordinate
 from ...core.stats import Estimate, alikeness, compare_estimates, cosine_matrix
@@ -74,7 +74,6 @@ def probe_by_layer(train: dict, y_train, test: dict, y_test, *, poolings: Sequen
     if not poolings:
         raise ValueError(f"No known pooling in the features: got keys {list(train)}, expected some of {POOLINGS}.")
     y = np.concatenate([np.asarray(y_train), np.asarray(y_test)])
-    chance = dummy_baseline(y, y)
     out: dict = {}
     for p in poolings:
         if p not in test:
@@ -88,10 +87,8 @@ def probe_by_layer(train: dict, y_train, test: dict, y_test, *, poolings: Sequen
             todo = [(x, x) for x in (layers if layers is not None else range(n_layers))]
         out[p] = {}
         for idx, layer in todo:
-            x = np.concatenate([xa[idx], xb[idx]])
-            correct = cross_fit_correct(x, y, folds=folds, seeds=seeds, C=C)
-            out[p][layer] = ProbeResult(correct.mean(1), f"{POOLING_LABELS.get(p, p)} layer {layer}", chance=chance,
-                                        n_train=len(y) - len(y) // folds, n_test=len(y), correct=correct)
+            out[p][layer] = cross_fit_probe(np.concatenate([xa[idx], xb[idx]]), y, folds=folds, seeds=seeds, C=C,
+                                            name=f"{POOLING_LABELS.get(p, p)} layer {layer}")
     return out
 
 

@@ -6,7 +6,7 @@ cosine says "identical" while a probe reads the sentence), :mod:`.why_first` (co
 own slot keeps, [CLS]'s share of a mean-pooled vector), :mod:`.findings` (the "With this model we found"
 sentences, pure functions of the numbers), :mod:`.views` (``draw_*`` Figures and the three explorers) and
 :mod:`.checks` (the Try-it checks). Similarity measures (``alikeness``, ``cosine_matrix``), the comparison of
-two probe results (``noise_margin``, ``compare_estimates``), the largest coordinates
+two probe results (``difference``, paired on the same reviews; ``noise_margin`` against chance), the largest coordinates
 (:mod:`helpers.core.geometry`), the summary-token table (:mod:`helpers.core.summary_tokens`) and the input
 layouts and readouts (``LAYOUTS``, ``layout_row``, :mod:`helpers.core.readouts`) are the core's.
 """

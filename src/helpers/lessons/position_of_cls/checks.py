@@ -6,7 +6,6 @@ from typing import Any
 
 from ...core.checks import CheckResult
 from ...core.checks import unanswered as _unanswered
-from ...core.stats import compare_estimates
 from .experiments import PositionStudy
 from .parking import ParkingStudy
 

@@ -14,9 +14,9 @@ import numpy as np
 import torch
 
 from ...core.cube import Cube, encode, encode_ids
-from ...core.linear import ProbeResult, cross_fit_correct, dummy_baseline, linear_probe
+from ...core.linear import ProbeResult, cross_fit_probe
 from ...core.models import LoadedModel
-from ...core.stats import PairedDifference, alikeness, as_numpy, compare_estimates, cosine_matrix, noise_margin, paired_difference, unit_rows
+from ...core.stats import PairedDifference, alikeness, as_numpy, cosine_matrix, difference, unit_rows
 from ...core.readouts import LAYOUTS, layout_row, read, word_piece_ids
 from ...core.readouts import READOUTS as CORE_READOUTS
 from ...core.geometry import SAME_DIRECTION_ABOVE
@@ -293,7 +293,6 @@ class PositionResult:
             review is scored once per seed, by a probe that did not see it).
         alike: (L+1,) mean cosine between different sentences' vectors per layer (1 = the same direction for
             every sentence; lower = more sentence-specific).
-        correct: (seeds, N) 1 where that probe was right on each review: what paired comparisons use.
     """
 
     key: str
@@ -301,7 +300,6 @@ class PositionResult:
     layout: str
     probe: ProbeResult
     alike: np.ndarray
-    correct: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
 
 
 @dataclass
@@ -326,11 +324,11 @@ class PositionStudy:
 
     def compare(self, key: str, base: str = "cls") -> PairedDifference:
         """Readout ``key`` minus readout ``base``, paired on the same reviews (seeds pooled), with a 95% interval."""
-        memo = self.extra.setdefault("paired", {})
-        if (key, base) not in memo:
-            a, b = self[key], self[base]
-            memo[(key, base)] = paired_difference(a.correct, b.correct, names=(a.label, b.label))
-        return memo[(key, base)]
+        d = difference(self[key].probe, self[base].probe)
+        if d is None:
+            raise ValueError(f"The probes of {key!r} and {base!r} carry no per-sentence results to pair: "
+                             "build the study with position_experiment().")
+        return d
 
 
 def position_experiment(
@@ -364,17 +362,14 @@ def position_experiment(
     vec_train = position_readouts(lm, train.texts, keys, all_layers=False)  # probes read the last layer
     vec_test = position_readouts(lm, test.texts, keys)
     labels = np.concatenate([np.asarray(train.labels), np.asarray(test.labels)])
-    n = len(labels)
-    chance = dummy_baseline(labels, labels)
     results = []
     for k in keys:
         layout, _, label = READOUTS[k]
-        x = np.concatenate([vec_train[k][-1], vec_test[k][-1]])
-        correct = cross_fit_correct(x, labels, folds=folds, seeds=seeds, C=C)
-        probe = ProbeResult(correct.mean(1), label, chance=chance, n_train=n - n // folds, n_test=n, correct=correct)
+        probe = cross_fit_probe(np.concatenate([vec_train[k][-1], vec_test[k][-1]]), labels, folds=folds, seeds=seeds,
+                                C=C, name=label)
         sub = vec_test[k][:, :alike_sentences]
         alike = np.array([alikeness(sub[layer]) for layer in range(sub.shape[0])])
-        results.append(PositionResult(k, label, layout, probe, alike, correct))
+        results.append(PositionResult(k, label, layout, probe, alike))
     return PositionStudy(results, lm.name, len(train.texts), len(test.texts), seeds)
 
 
