@@ -13,7 +13,7 @@ LAB_PORT  ?= 8888
 LAB_OPEN  ?= yes
 LAB_START ?= notebooks/00_start_here.ipynb
 
-.PHONY: help setup lab test test-fast html slides mini-bert experiments readme clean-cache
+.PHONY: help setup lab test test-fast html slides mini-bert mini-bert-twins minilm-nsp experiments readme clean-cache
 
 # Every target has a "## " comment on its line; `make help` prints them all.
 help: ## list every target
@@ -59,6 +59,11 @@ slides: $(STAMP) ## execute every notebook and export reveal.js slides (build/sl
 # Re-train the course's mini-BERT checkpoint in data/mini-bert (same seed, same result; see notebook 04).
 mini-bert: $(STAMP) ## retrain the shipped mini-BERT and its twins in data/mini-bert (about 10 minutes)
 	$(BIN)/python -m helpers.lessons.nsp_pretraining --out data/mini-bert
+
+# The position twins of notebook 04 (issue 13): the mini-BERT pretrained with its pair head reading [CLS] at the
+# start, the end, the middle, or the mean (no [CLS]); seeds 0 and 1, one run per CPU core.
+mini-bert-twins: $(STAMP) ## pretrain the mini-BERT's position twins, write data/results/position_twins.json (about 20 min on 2 cores)
+	$(BIN)/python -m helpers.lessons.nsp_pretraining --twins
 
 # The fine-tuning sweep of notebooks 02 and 06 (issue 12): every readout x 3 seeds, resumable (cached runs in
 # .cache/sweep), one run per CPU core; writes data/results/finetune_sweep.json and data/models/embedded-cls-tuned.

@@ -51,8 +51,23 @@ MINI_BERT_VARIANTS = {
     "mlm": ("mini-bert-mlm", "mlm-only", "MLM only"),
 }
 
+#: The mini-BERT's position twins (notebook 04): the same recipe with the pair head reading another place.
+#: name for load_model -> sub-folder of data/mini-bert.
+MINI_BERT_TWINS = {
+    "mini-bert-cls-last": "cls-last",
+    "mini-bert-cls-middle": "cls-middle",
+    "mini-bert-no-cls": "no-cls",
+}
+#: What each twin's pair head reads (its note in load_model).
+TWIN_NOTES = {
+    "mini-bert-cls-last": "[CLS] at the end (A [SEP] B [SEP] [CLS], as XLNet)",
+    "mini-bert-cls-middle": "[CLS] in the middle (A [SEP] [CLS] B [SEP])",
+    "mini-bert-no-cls": "no [CLS] at all: the mean of the last layer (A [SEP] B [SEP])",
+}
+
 #: Names load_model() understands besides hub ids and local directories -> their folders.
 LOCAL_MODELS = {name: MINI_BERT_DIR / sub if sub else MINI_BERT_DIR for name, sub, _ in MINI_BERT_VARIANTS.values()}
+LOCAL_MODELS.update({name: MINI_BERT_DIR / sub for name, sub in MINI_BERT_TWINS.items()})
 
 
 def mini_bert_dir(objective: str, root: str | Path | None = None) -> Path:

@@ -378,6 +378,9 @@ def load_model(
     how = {name: what for name, _, what in config.MINI_BERT_VARIANTS.values()}
     if resolved in how and not note:
         note = f"The course's own mini-BERT, pretrained on CPU with {how[resolved]} (notebook 04)."
+    elif resolved in config.TWIN_NOTES:
+        note = (f"A position twin of the course's mini-BERT (MLM + NSP, same recipe); its pair head reads "
+                f"{config.TWIN_NOTES[resolved]} (notebook 04).")
     source = source if resolved != "embedded" else f"package {config.EMBEDDED['package']} ({config.EMBEDDED['upstream']})"
     return from_module(model, tokenizer, name=resolved, why=why, source=source, note=note, weight_names=names,
                        device=dev)

@@ -28,7 +28,7 @@ from ...core.cube import POOLING_LABELS, embed, encode
 from ...core.linear import ProbeResult, linear_probe
 from ...core.stats import alikeness
 from .corpus import Document
-from .pairs import Pair, make_pairs
+from .pairs import Pair, collate, encode_pairs, make_pairs
 from .recipe import IS_NEXT
 
 #: The published figures notebook 04 prints beside its order table (keys of ``helpers.references``).
@@ -65,10 +65,21 @@ def _nsp_logits(lm, a: Sequence[str], b: Sequence[str]) -> torch.Tensor:
     for i, (x, y) in enumerate(zip(a, b)):
         if not x.strip() or not y.strip():
             raise ValueError(f"pair {i} has an empty sentence: type something in both.")
+    from .training import pair_logits  # training imports this module
+
     tok = lm.tokenizer
+    layout = getattr(lm.model.config, "summary_layout", "start")
     logits = []
     with torch.inference_mode():
         for s in range(0, len(a), 128):
+            if layout != "start":  # a position twin: its own layout, its own read
+                rows = encode_pairs(tok, [Pair(x, y, 0, "", "", "", "") for x, y in zip(a[s : s + 128], b[s : s + 128])],
+                                    max_length=lm.max_length, layout=layout)
+                batch = {k: v.to(lm.device) for k, v in collate(rows, tok.pad_token_id).items()}
+                out = lm.model.bert(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],
+                                    token_type_ids=batch["token_type_ids"])
+                logits.append(pair_logits(lm.model, out, batch).float().cpu())
+                continue
             enc = tok(list(a[s : s + 128]), list(b[s : s + 128]), padding=True, truncation="longest_first",
                       max_length=lm.max_length, return_tensors="pt").to(lm.device)
             out = lm.model(**enc)

@@ -6,7 +6,8 @@ Shapes use B = pairs in a batch, T = tokens (padded), V = vocabulary.
     * :func:`make_pairs` - sentence pairs for ``"nsp"`` (50% IsNext / 50% NotNext from another document),
       ``"sop"`` (two true sentences, in order or swapped) or ``"mlm"`` (true pairs, no pair label);
       :func:`topic_pairs` - NotNext pairs, half of them from one topic.
-    * :func:`encode_pairs` / :func:`collate` - ``[CLS] A [SEP] B [SEP]`` rows and padded batches.
+    * :func:`encode_pairs` / :func:`collate` - ``[CLS] A [SEP] B [SEP]`` rows (or another of
+      :data:`~.recipe.PAIR_LAYOUTS`) and padded batches.
     * :func:`mask_tokens` - MLM masking: 15% of the non-special tokens, 80/10/10, labels -100 elsewhere.
 """
 
@@ -19,7 +20,7 @@ from typing import Sequence
 import torch
 
 from .corpus import Document
-from .recipe import IGNORE, IS_NEXT, NOT_NEXT, RECIPE, SPECIAL_TOKENS, check_objective
+from .recipe import IGNORE, IS_NEXT, NOT_NEXT, PAIR_LAYOUTS, RECIPE, SPECIAL_TOKENS, check_layout, check_objective
 
 
 # ----------------------------------------------------------------------------- tokenizer
@@ -157,22 +158,49 @@ def topic_pairs(docs: Sequence[Document], n: int, seed: int = 0) -> list[Pair]:
     return out
 
 
-def encode_pairs(tokenizer, pairs: Sequence[Pair], max_length: int = 128) -> list[dict]:
-    """Tokenize pairs as [CLS] A [SEP] B [SEP] (segments 0 then 1), without padding.
+def encode_pairs(tokenizer, pairs: Sequence[Pair], max_length: int = 128, layout: str = "start") -> list[dict]:
+    """Tokenize pairs in one of :data:`PAIR_LAYOUTS` (default ``[CLS] A [SEP] B [SEP]``), without padding.
+
+    Segment ids are 0 for A and its [SEP], 1 for the rest ([CLS] outside the start counts with B).
+    Pairs longer than ``max_length`` lose tokens from the longer sentence first, as the tokenizer's
+    "longest_first" truncation does.
 
     Returns:
-        list of dicts with ``input_ids``, ``token_type_ids`` (lists of ints) and ``label``.
+        list of dicts with ``input_ids``, ``token_type_ids`` (lists of ints), ``label`` and ``summary_pos`` (where
+        [CLS] is; -1 for the "none" layout, whose pair head reads the masked mean).
     """
     if not pairs:
         raise ValueError("pairs is empty.")
-    enc = tokenizer([p.a for p in pairs], [p.b for p in pairs], truncation="longest_first", max_length=max_length,
-                    return_token_type_ids=True)
-    return [{"input_ids": i, "token_type_ids": t, "label": p.label}
-            for i, t, p in zip(enc["input_ids"], enc["token_type_ids"], pairs)]
+    check_layout(layout)
+    if layout == "start":
+        enc = tokenizer([p.a for p in pairs], [p.b for p in pairs], truncation="longest_first",
+                        max_length=max_length, return_token_type_ids=True)
+        return [{"input_ids": i, "token_type_ids": t, "label": p.label, "summary_pos": 0}
+                for i, t, p in zip(enc["input_ids"], enc["token_type_ids"], pairs)]
+    cls_id, sep_id = tokenizer.cls_token_id, tokenizer.sep_token_id
+    room = max_length - (2 if layout == "none" else 3)
+    a_ids = tokenizer([p.a for p in pairs], add_special_tokens=False)["input_ids"]
+    b_ids = tokenizer([p.b for p in pairs], add_special_tokens=False)["input_ids"]
+    rows = []
+    for a, b, p in zip(a_ids, b_ids, pairs):
+        a, b = list(a), list(b)
+        while len(a) + len(b) > room:
+            (a if len(a) > len(b) else b).pop()
+        if layout == "last":
+            ids, types, pos = a + [sep_id] + b + [sep_id, cls_id], [0] * (len(a) + 1) + [1] * (len(b) + 2), len(a) + len(b) + 2
+        elif layout == "middle":
+            ids, types, pos = a + [sep_id, cls_id] + b + [sep_id], [0] * (len(a) + 1) + [1] * (len(b) + 2), len(a) + 1
+        else:
+            ids, types, pos = a + [sep_id] + b + [sep_id], [0] * (len(a) + 1) + [1] * (len(b) + 1), -1
+        rows.append({"input_ids": ids, "token_type_ids": types, "label": p.label, "summary_pos": pos})
+    return rows
 
 
 def collate(rows: Sequence[dict], pad_id: int = 0, width: int | None = None) -> dict[str, torch.Tensor]:
-    """Pad rows to the longest one (or ``width``) and stack: input_ids/token_type_ids/attention_mask (B,T), labels (B,)."""
+    """Pad rows to the longest one (or ``width``) and stack: input_ids/token_type_ids/attention_mask (B,T), labels (B,).
+
+    Rows of a layout other than "start" also give ``summary_pos`` (B,): where the pair head reads (-1: the mean).
+    """
     longest = max(len(r["input_ids"]) for r in rows)
     width = longest if width is None else width
     if width < longest:
@@ -187,7 +215,10 @@ def collate(rows: Sequence[dict], pad_id: int = 0, width: int | None = None) -> 
         types[j, :k] = torch.tensor(r["token_type_ids"])
         mask[j, :k] = 1
     labels = torch.tensor([r["label"] for r in rows], dtype=torch.long)
-    return {"input_ids": ids, "token_type_ids": types, "attention_mask": mask, "next_sentence_label": labels}
+    out = {"input_ids": ids, "token_type_ids": types, "attention_mask": mask, "next_sentence_label": labels}
+    if any(r.get("summary_pos", 0) != 0 for r in rows):
+        out["summary_pos"] = torch.tensor([r["summary_pos"] for r in rows], dtype=torch.long)
+    return out
 
 
 # ----------------------------------------------------------------------------- masking

@@ -34,7 +34,7 @@ from ...core.models import from_module
 from .analysis import order_table
 from .corpus import Corpus, make_corpus
 from .pairs import Pair, collate, encode_pairs, make_pairs, mask_tokens, special_ids, train_tokenizer
-from .recipe import IGNORE, RECIPE, check_objective, task_name
+from .recipe import IGNORE, RECIPE, check_layout, check_objective, task_name
 
 
 # ----------------------------------------------------------------------------- model
@@ -57,15 +57,49 @@ def make_config(vocab_size: int, layers: int = RECIPE["layers"], width: int = RE
                       type_vocab_size=2, hidden_dropout_prob=dropout, attention_probs_dropout_prob=dropout)
 
 
-def new_model(tokenizer, seed: int = 0, **sizes):
-    """A freshly initialised ``BertForPreTraining`` for ``tokenizer``'s vocabulary (``sizes``: see make_config)."""
+def new_model(tokenizer, seed: int = 0, layout: str = "start", **sizes):
+    """A freshly initialised ``BertForPreTraining`` for ``tokenizer``'s vocabulary (``sizes``: see make_config).
+
+    ``layout`` (a key of :data:`~.recipe.PAIR_LAYOUTS`) says where its pair head reads; any layout but "start" is
+    stored in the config as ``summary_layout``, so a saved twin loads knowing it.
+    """
     from transformers import BertForPreTraining
 
+    check_layout(layout)
     torch.manual_seed(seed)
     for key in ("layers", "width", "heads", "intermediate", "max_positions", "dropout"):
         sizes.setdefault(key, RECIPE[key])
-    model = BertForPreTraining(make_config(len(tokenizer), **sizes))
+    cfg = make_config(len(tokenizer), **sizes)
+    if layout != "start":
+        cfg.summary_layout = layout
+    model = BertForPreTraining(cfg)
     return model
+
+
+def layout_of(model) -> str:
+    """Where a mini-BERT's pair head reads: its config's ``summary_layout``, "start" when it has none."""
+    return check_layout(getattr(model.config, "summary_layout", "start"))
+
+
+def pair_logits(model, out, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+    """(B,2) pair-head logits: pooler (dense + tanh) and the NSP layer on the vector the model's layout reads.
+
+    "start" is transformers' own path (the pooler on position 0); "last"/"middle" read [CLS] where
+    ``batch["summary_pos"]`` says; "none" reads the mean of the last layer over the real tokens.
+    """
+    layout = layout_of(model)
+    if layout == "start":
+        return model.cls.seq_relationship(out.pooler_output)
+    hidden = out.last_hidden_state
+    if layout == "none":
+        mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+        v = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)
+    else:
+        if "summary_pos" not in batch:
+            raise ValueError(f"A {layout!r} model needs rows from encode_pairs(..., layout={layout!r}).")
+        v = hidden[torch.arange(len(hidden), device=hidden.device), batch["summary_pos"].to(hidden.device)]
+    pooler = model.bert.pooler
+    return model.cls.seq_relationship(pooler.activation(pooler.dense(v)))
 
 
 def pretraining_losses(model, batch: dict[str, torch.Tensor], mlm_labels: torch.Tensor,
@@ -88,10 +122,10 @@ def pretraining_losses(model, batch: dict[str, torch.Tensor], mlm_labels: torch.
     res = {"mlm_loss": mlm_loss, "mlm_correct": (logits.argmax(-1) == targets).sum(), "mlm_count": picked.sum()}
     loss = mlm_loss
     if objective != "mlm":
-        pair_logits = model.cls.seq_relationship(out.pooler_output)  # (B,2)
+        logits2 = pair_logits(model, out, batch)  # (B,2)
         labels = batch["next_sentence_label"]
-        pair_loss = F.cross_entropy(pair_logits, labels)
-        res.update(pair_loss=pair_loss, pair_correct=(pair_logits.argmax(-1) == labels).sum(),
+        pair_loss = F.cross_entropy(logits2, labels)
+        res.update(pair_loss=pair_loss, pair_correct=(logits2.argmax(-1) == labels).sum(),
                    pair_count=torch.tensor(len(labels)))
         loss = loss + pair_loss
     res["loss"] = loss
@@ -143,9 +177,10 @@ def _batches(rows: list[dict], batch_size: int, rng: random.Random, bucket: int 
 class EvalSet:
     """Held-out pairs, tokenized and masked once with a fixed seed, so evaluations are comparable."""
 
-    def __init__(self, tokenizer, pairs: Sequence[Pair], objective: str, batch_size: int = 128, seed: int = 12345):
+    def __init__(self, tokenizer, pairs: Sequence[Pair], objective: str, batch_size: int = 128, seed: int = 12345,
+                 layout: str = "start"):
         self.objective = objective
-        rows = encode_pairs(tokenizer, pairs)
+        rows = encode_pairs(tokenizer, pairs, layout=layout)
         gen = torch.Generator().manual_seed(seed)
         self.batches = []
         for s in range(0, len(rows), batch_size):
@@ -196,6 +231,7 @@ def pretrain(
     eval_every: int = 100,
     eval_pairs: int = RECIPE["eval_pairs"],
     time_budget: float | None = None,
+    stop_after: int | None = None,
     callback: Callable[[TrainResult], None] | None = None,
     progress: bool = True,
     device: str | torch.device = "cpu",
@@ -213,6 +249,8 @@ def pretrain(
         objective: "nsp" (MLM + NSP, as BERT), "sop" (MLM + sentence order, as ALBERT) or "mlm" (MLM only).
         steps: optimizer steps; warm-up over the first ``warmup`` fraction, then linear decay to 0.
         time_budget: stop early after this many seconds of training (evaluation time excluded).
+        stop_after: stop after this many steps, keeping the schedule of ``steps``: the first ``stop_after`` steps
+            are those of the full run (so a short live run can be checked against a shipped log).
         callback: called with the TrainResult after every evaluation (e.g. a ``views.LivePlot``).
         device: where to train.
 
@@ -229,10 +267,13 @@ def pretrain(
         tokenizer = train_tokenizer(corpus.texts("train"))
     if model is None:
         model = new_model(tokenizer, seed=seed)
+    if stop_after is not None and not 1 <= stop_after <= steps:
+        raise ValueError(f"stop_after must be between 1 and steps={steps}, got {stop_after}.")
     model.to(dev).train()
+    layout = layout_of(model)
     eval_objective = "nsp" if objective == "mlm" else objective
     held = make_pairs(corpus.heldout, eval_objective, seed=seed)[:eval_pairs]
-    evalset = EvalSet(tokenizer, held, objective)
+    evalset = EvalSet(tokenizer, held, objective, layout=layout)
 
     decay = [p for n, p in model.named_parameters() if p.ndim >= 2 and "LayerNorm" not in n]
     no_decay = [p for n, p in model.named_parameters() if not (p.ndim >= 2 and "LayerNorm" not in n)]
@@ -249,6 +290,9 @@ def pretrain(
                                        weight_decay=weight_decay, seed=seed, eval_every=eval_every,
                                        eval_pairs=len(held), n_train_docs=len(corpus.train),
                                        n_heldout_docs=len(corpus.heldout), corpus_seed=corpus.seed))
+    if layout != "start":
+        result.settings["layout"] = layout
+    last = steps if stop_after is None else stop_after
 
     def run_eval(step: int, seconds: float, tokens: int) -> None:
         result.evals.append({"step": step, "seconds": round(seconds, 3), "tokens": tokens, **evalset.evaluate(model)})
@@ -258,8 +302,8 @@ def pretrain(
     run_eval(0, 0.0, 0)
     step, epoch, tokens, train_s = 0, 0, 0, 0.0
     bar = tqdm(total=steps, desc=f"pretrain ({objective})", disable=not progress, leave=False)
-    while step < steps:
-        rows = encode_pairs(tokenizer, make_pairs(corpus.train, objective, seed=seed * 1000 + epoch))
+    while step < last:
+        rows = encode_pairs(tokenizer, make_pairs(corpus.train, objective, seed=seed * 1000 + epoch), layout=layout)
         for rows_b in _batches(rows, batch_size, rng):
             t0 = time.perf_counter()
             batch = collate(rows_b, tokenizer.pad_token_id)
@@ -284,9 +328,9 @@ def pretrain(
             bar.update(1)
             bar.set_postfix(loss=f"{entry['loss']:.3f}")
             out_of_time = time_budget is not None and train_s >= time_budget
-            if step % eval_every == 0 or step == steps or out_of_time:
+            if step % eval_every == 0 or step == last or out_of_time:
                 run_eval(step, train_s, tokens)
-            if step >= steps or out_of_time:
+            if step >= last or out_of_time:
                 break
         epoch += 1
         if time_budget is not None and train_s >= time_budget:
@@ -327,14 +371,14 @@ def wrap(model, tokenizer, name: str = "in-memory mini-BERT"):
 
 
 def train_variant(corpus: Corpus, tokenizer, objective: str, recipe: dict, progress: bool = True,
-                  callback=None) -> TrainResult:
-    """Train one model of the recipe with ``objective`` (same corpus, tokenizer, seed, steps)."""
-    model = new_model(tokenizer, seed=recipe["seed"], **{k: recipe[k] for k in
-                                                         ("layers", "width", "heads", "intermediate", "max_positions", "dropout")})
+                  callback=None, layout: str = "start", stop_after: int | None = None) -> TrainResult:
+    """Train one model of the recipe with ``objective`` (same corpus, tokenizer, seed, steps) reading ``layout``."""
+    model = new_model(tokenizer, seed=recipe["seed"], layout=layout,
+                      **{k: recipe[k] for k in ("layers", "width", "heads", "intermediate", "max_positions", "dropout")})
     return pretrain(corpus, tokenizer, model, objective=objective, steps=recipe["steps"], batch_size=recipe["batch_size"],
                     lr=recipe["lr"], warmup=recipe["warmup"], weight_decay=recipe["weight_decay"], seed=recipe["seed"],
                     eval_every=recipe["eval_every"], eval_pairs=recipe["eval_pairs"], progress=progress,
-                    callback=callback)
+                    callback=callback, stop_after=stop_after)
 
 
 def _print_eval(result: TrainResult) -> None:
@@ -353,7 +397,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=1,
                         help="torch CPU threads (default 1: bit-for-bit reproducible, and fastest on a busy 2-core machine)")
     parser.add_argument("--no-variants", action="store_true", help="skip the SOP and MLM-only models")
+    parser.add_argument("--twins", action="store_true",
+                        help="instead: pretrain the position twins (every layout x seeds 0, 1; notebook 04) and write "
+                             "data/results/position_twins.json")
+    parser.add_argument("--jobs", type=int, default=2, help="worker processes for --twins (1 thread each)")
     args = parser.parse_args(argv)
+    if args.twins:
+        from .twins import run_twins
+
+        out = None if args.out == str(config.LOCAL_MODELS["mini-bert"]) else args.out
+        data = run_twins(steps=args.steps, jobs=args.jobs, out_root=out, results_dir=None if out is None else out,
+                         progress=sys.stderr.isatty())
+        print(f"position twins: {data['provenance']['wall_seconds']:.0f} s wall")
+        return 0
     torch.set_num_threads(args.threads)
     recipe = dict(RECIPE, seed=args.seed, steps=args.steps)
     corpus = make_corpus(recipe["n_train_docs"], recipe["n_heldout_docs"], seed=recipe["seed"])

@@ -1,0 +1,194 @@
+"""Where the summary token sits, tested in pretraining: the mini-BERT's position twins (issue 13).
+
+Notebook 02 moves [CLS] in a model that was pretrained with it at position 0: that asks whether a trained model
+can be read elsewhere. Here every layout of :data:`~.recipe.PAIR_LAYOUTS` is pretrained from scratch, with the same
+corpus, vocabulary, recipe, budget and seeds as the shipped mini-BERT; only the place its pair head reads changes.
+
+    * :func:`run_twins` - train every (layout, seed), one process per core, save the seed-0 model of each layout
+      beside the shipped mini-BERT and write ``data/results/position_twins.json`` (curves, finals, time to 0.90,
+      provenance); ``python -m helpers.lessons.nsp_pretraining --twins`` (``make mini-bert-twins``).
+    * :func:`load_twins` / :func:`twin_table` / :func:`time_to_level` - the shipped results, per layout over seeds.
+    * :func:`twin_finding` - the sentence notebook 04 prints from them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import multiprocessing as mp
+import shutil
+import tempfile
+import time
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from ...core import config
+from ...core.results import RESULTS_DIR, code_version, machine
+from .recipe import NSP_LEVEL, PAIR_LAYOUTS, RECIPE, TWIN_SEEDS, check_layout
+
+#: The shipped results of the twins.
+TWINS_FILE = "position_twins"
+#: Steps kept from each run's training history in a twin's train_log.json (every n-th; the evaluations are all kept).
+HISTORY_EVERY = 25
+
+
+def twin_dir(layout: str, root: str | Path | None = None) -> Path:
+    """Folder of the shipped twin for ``layout`` ("start" is the shipped mini-BERT itself)."""
+    check_layout(layout)
+    name = PAIR_LAYOUTS[layout][1]
+    if root is None:
+        return config.LOCAL_MODELS[name]
+    root = Path(root)
+    sub = config.MINI_BERT_TWINS.get(name, "")
+    return root / sub if sub else root
+
+
+def time_to_level(evals: Sequence[dict], level: float = NSP_LEVEL, key: str = "nsp_acc") -> dict | None:
+    """The first evaluation whose held-out ``key`` reaches ``level``: {"step", "seconds"}; None if none does."""
+    for e in evals:
+        if e.get(key, 0.0) >= level:
+            return {"step": int(e["step"]), "seconds": float(e["seconds"])}
+    return None
+
+
+def corpus_and_tokenizer(recipe: dict = RECIPE):
+    """The shipped mini-BERT's corpus and vocabulary (seed ``recipe["seed"]``); every twin and seed shares them."""
+    from .corpus import make_corpus
+    from .pairs import train_tokenizer
+
+    corpus = make_corpus(recipe["n_train_docs"], recipe["n_heldout_docs"], seed=recipe["seed"])
+    return corpus, train_tokenizer(corpus.texts("train"), recipe["vocab_size"], recipe["max_positions"])
+
+
+def corpus_hash(corpus) -> str:
+    """A short hash of the corpus's training and held-out sentences, in order."""
+    digest = hashlib.sha256()
+    for part in ("train", "heldout"):
+        for t in corpus.texts(part):
+            digest.update(t.encode("utf-8") + b"\x1e")
+    return digest.hexdigest()[:16]
+
+
+def _run_one(task: dict) -> dict:
+    """One (layout, seed) run in a worker: train, save the checkpoint to task["out"], return its record."""
+    import torch
+
+    from .training import save_checkpoint, train_variant
+
+    torch.set_num_threads(task["threads"])
+    corpus, tok = corpus_and_tokenizer(task["recipe"])
+    recipe = dict(task["recipe"], seed=task["seed"])
+    t0 = time.perf_counter()
+    res = train_variant(corpus, tok, "nsp", recipe, progress=False, layout=task["layout"], stop_after=task.get("stop_after"))
+    wall = time.perf_counter() - t0
+    res.history = res.history[HISTORY_EVERY - 1 :: HISTORY_EVERY]
+    save_checkpoint(res, task["out"], {"wall_seconds": round(wall, 1), "torch": torch.__version__,
+                                       "threads": torch.get_num_threads(), "recipe": recipe, "layout": task["layout"]})
+    evals = [{k: e[k] for k in ("step", "seconds", "tokens", "nsp_acc", "nsp_loss", "mlm_acc", "mlm_loss")} for e in res.evals]
+    return {"layout": task["layout"], "seed": task["seed"], "evals": evals, "final": evals[-1],
+            "time_to_level": time_to_level(evals), "wall_seconds": round(wall, 1), "out": str(task["out"])}
+
+
+def run_twins(layouts: Sequence[str] = tuple(PAIR_LAYOUTS), seeds: Sequence[int] = TWIN_SEEDS, *, steps: int | None = None,
+              jobs: int = 2, out_root: str | Path | None = None, results_dir: str | Path | None = None,
+              progress: bool = True) -> dict:
+    """Pretrain every layout with every seed; install the seed-0 twins and write the results file.
+
+    The "start" layout with seed 0 is the shipped mini-BERT's own run: it is retrained too (its numbers must come
+    out as shipped) but the shipped checkpoint is not replaced.
+
+    Args:
+        steps: the budget (default the recipe's); jobs: worker processes (1 thread each, bit-for-bit reproducible).
+        out_root: where the twins go (default data/mini-bert); results_dir: where the results file goes.
+
+    Returns:
+        the results dict written (``{"provenance": ..., "results": ...}``).
+    """
+    from tqdm.auto import tqdm
+
+    recipe = dict(RECIPE, steps=steps or RECIPE["steps"])
+    for layout in layouts:
+        check_layout(layout)
+    scratch = Path(tempfile.mkdtemp(prefix="twins-"))
+    tasks = [{"layout": l, "seed": s, "recipe": recipe, "threads": 1, "out": scratch / f"{l}-{s}"}
+             for s in seeds for l in layouts]
+    t0 = time.perf_counter()
+    records = []
+    with mp.get_context("spawn").Pool(max(1, jobs)) as pool:
+        for rec in tqdm(pool.imap_unordered(_run_one, tasks), total=len(tasks), desc="position twins", disable=not progress):
+            records.append(rec)
+            f = rec["final"]
+            print(f"  {rec['layout']:>6} seed {rec['seed']}: NSP {f['nsp_acc']:.3f}, MLM {f['mlm_acc']:.3f}, "
+                  f"{rec['wall_seconds']:.0f} s", flush=True)
+    wall = time.perf_counter() - t0
+    records.sort(key=lambda r: (list(PAIR_LAYOUTS).index(r["layout"]), r["seed"]))
+    fingerprints = {}
+    for rec in records:
+        out = Path(rec.pop("out"))
+        if rec["seed"] == seeds[0]:
+            fingerprints[rec["layout"]] = hashlib.sha256((out / "model.safetensors").read_bytes()).hexdigest()[:16]
+            if rec["layout"] != "start":
+                target = twin_dir(rec["layout"], out_root)
+                if target.exists():
+                    shutil.rmtree(target)
+                shutil.copytree(out, target)
+    shutil.rmtree(scratch, ignore_errors=True)
+    corpus, _ = corpus_and_tokenizer(recipe)
+    prov = {"format": 1, "model": "mini-BERT position twins", "model_fingerprint": fingerprints,
+            "data_hash": corpus_hash(corpus), "n_train_docs": len(corpus.train), "n_heldout_docs": len(corpus.heldout),
+            "code_version": code_version(), "budget": recipe, "seeds": list(seeds), "layouts": list(layouts),
+            "wall_seconds": round(wall, 1), "jobs": jobs, "machine": machine(),
+            "written": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+            "command": "python -m helpers.lessons.nsp_pretraining --twins (make mini-bert-twins)"}
+    data = {"provenance": prov, "results": {"runs": records, "level": NSP_LEVEL}}
+    folder = Path(results_dir) if results_dir is not None else RESULTS_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{TWINS_FILE}.json").write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
+    return data
+
+
+def load_twins(folder: str | Path | None = None) -> dict:
+    """The shipped twins' results; a clear error when the file is missing."""
+    path = (Path(folder) if folder is not None else RESULTS_DIR) / f"{TWINS_FILE}.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} is missing: it ships with the course; rebuild it with `make mini-bert-twins`.")
+    return json.loads(path.read_text())
+
+
+def twin_table(data: dict) -> dict[str, dict]:
+    """Per layout, over seeds: final NSP accuracy (mean, min, max, per seed), steps and seconds to 0.90 per seed."""
+    out: dict[str, dict] = {}
+    for rec in data["results"]["runs"]:
+        row = out.setdefault(rec["layout"], {"seeds": [], "final": [], "mlm": [], "to_level": []})
+        row["seeds"].append(rec["seed"])
+        row["final"].append(rec["final"]["nsp_acc"])
+        row["mlm"].append(rec["final"]["mlm_acc"])
+        row["to_level"].append(rec["time_to_level"])
+    for row in out.values():
+        acc = np.asarray(row["final"])
+        row.update(mean=float(acc.mean()), low=float(acc.min()), high=float(acc.max()))
+        steps = [t["step"] for t in row["to_level"] if t]
+        row["steps_to_level"] = float(np.mean(steps)) if len(steps) == len(row["to_level"]) else None
+    return out
+
+
+def curves(data: dict) -> dict[str, list[tuple[int, list, list]]]:
+    """Per layout: (seed, steps, NSP accuracies) of every run, for the figure."""
+    out: dict[str, list] = {}
+    for rec in data["results"]["runs"]:
+        out.setdefault(rec["layout"], []).append(
+            (rec["seed"], [e["step"] for e in rec["evals"]], [e["nsp_acc"] for e in rec["evals"]]))
+    return out
+
+
+def format_twin_table(table: dict[str, dict], level: float = NSP_LEVEL) -> str:
+    """The twins table as text: layout, NSP accuracy at the end (mean and range over seeds), steps to ``level``."""
+    head = f"steps to {level:.2f}"
+    lines = [f"{'layout':<26}{'NSP at the end':>15}{'range over seeds':>18}{head:>16}{'MLM acc':>9}", "-" * 84]
+    for layout, row in table.items():
+        to = ", ".join("never" if t is None else str(t["step"]) for t in row["to_level"])
+        spread = f"{row['low']:.3f}-{row['high']:.3f}"
+        lines.append(f"{PAIR_LAYOUTS[layout][0]:<26}{row['mean']:>15.3f}{spread:>18}{to:>16}{np.mean(row['mlm']):>9.3f}")
+    return "\n".join(lines)
