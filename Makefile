@@ -65,6 +65,11 @@ mini-bert: $(STAMP) ## retrain the shipped mini-BERT and its twins in data/mini-
 mini-bert-twins: $(STAMP) ## pretrain the mini-BERT's position twins, write data/results/position_twins.json (about 20 min on 2 cores)
 	$(BIN)/python -m helpers.lessons.nsp_pretraining --twins
 
+# minilm-nsp (issue 13): the embedded MiniLM's top 3 layers, pooler and a new NSP head trained on data/nsp_corpus;
+# ships compactly in data/models/minilm-nsp (same seed, same numbers with the same thread count).
+minilm-nsp: $(STAMP) ## continue pretraining the embedded MiniLM with NSP, write data/models/minilm-nsp (about 15 min on 2 cores)
+	$(BIN)/python -m helpers.core.continued_nsp
+
 # The fine-tuning sweep of notebooks 02 and 06 (issue 12): every readout x 3 seeds, resumable (cached runs in
 # .cache/sweep), one run per CPU core; writes data/results/finetune_sweep.json and data/models/embedded-cls-tuned.
 experiments: $(STAMP) ## run the fine-tuning sweep and ship its results (about 45 min on 2 cores; resumable)

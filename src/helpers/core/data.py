@@ -179,3 +179,37 @@ def _sst2_from_hub(split: str, limit: int | None) -> TextSet:
     ds = datasets.load_dataset("glue", "sst2", split=split)
     data = TextSet(list(ds["sentence"]), np.array(ds["label"], dtype=int), list(REVIEW_LABELS), name=f"sst2/{split}")
     return data.sample(limit)
+
+
+#: The original multi-genre corpus for next-sentence prediction (one JSON-lines file per genre).
+NSP_CORPUS_DIR = config.DATA_DIR / "nsp_corpus"
+
+
+@dataclass(frozen=True)
+class GenreDocument:
+    """One document of the NSP corpus: its id, its genre and its sentences in order."""
+
+    doc_id: str
+    genre: str
+    sentences: tuple[str, ...]
+
+
+def load_nsp_corpus(folder: str | Path | None = None) -> list[GenreDocument]:
+    """Every document of data/nsp_corpus, genre by genre (files sorted by name), in file order."""
+    import json
+
+    folder = Path(folder) if folder is not None else NSP_CORPUS_DIR
+    files = sorted(folder.glob("*.jsonl"))
+    if not files:
+        raise FileNotFoundError(f"No *.jsonl files in {folder}: the NSP corpus ships with the course "
+                                "(restore it with `git checkout -- data/nsp_corpus`).")
+    docs = []
+    for path in files:
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if not line.strip():
+                continue
+            row = json.loads(line)
+            if len(row.get("sentences", ())) < 2:
+                raise ValueError(f"{path.name} line {n}: a document needs at least two sentences.")
+            docs.append(GenreDocument(row["id"], row["genre"], tuple(row["sentences"])))
+    return docs

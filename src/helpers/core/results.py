@@ -90,3 +90,31 @@ def load_results(name: str, folder: str | Path | None = None) -> dict:
     if data.get("provenance", {}).get("format") != FORMAT_VERSION:
         raise ValueError(f"{path} was written by another version of the course; rebuild it with `make experiments`.")
     return data
+
+
+#: A live rerun of a shipped curve "agrees" when every shared point is within this of the shipped one. Same seed and
+#: code give the same numbers up to the thread count (floating-point sums in another order) and, for bf16 runs, the
+#: CPU's bf16 kernels; 0.02 is about one binomial standard error of a 400-1000-pair evaluation.
+CURVE_TOLERANCE = 0.02
+
+
+def curve_agreement(live: Sequence[dict], shipped: Sequence[dict], keys: Sequence[str],
+                    tolerance: float = CURVE_TOLERANCE) -> dict:
+    """Compare a live rerun's curve points with the shipped run's at the steps both have.
+
+    Args:
+        live / shipped: dicts with "step" and the ``keys`` (e.g. "nsp_acc").
+        keys: the values to compare.
+
+    Returns:
+        {"steps": shared steps, "max_diff": the largest |live - shipped|, "agree": max_diff <= tolerance,
+        "tolerance": tolerance}; a ValueError when no step is shared.
+    """
+    ship = {int(p["step"]): p for p in shipped}
+    shared = [p for p in live if int(p["step"]) in ship and int(p["step"]) > 0]
+    if not shared:
+        raise ValueError("The live run and the shipped one share no evaluation step after step 0: "
+                         "rerun with the shipped eval_every.")
+    diff = max(abs(float(p[k]) - float(ship[int(p["step"])][k])) for p in shared for k in keys)
+    return {"steps": [int(p["step"]) for p in shared], "max_diff": diff, "agree": diff <= tolerance,
+            "tolerance": tolerance}

@@ -22,13 +22,16 @@ CONFIG_FIELDS = (
 )
 #: What a config value means, in the words of the table.
 MEANING = {"first": "first token", "cls": "first token ([CLS])", "last": "last token", "mean": "mean of the tokens",
-           "cls_index": "a given token (in practice the last one)", "attn": "attention over the tokens"}
+           "cls_index": "a given token (in practice the last one)", "attn": "attention over the tokens",
+           "last_non_pad": "last token that is not padding"}
 #: (model, registry key) for the rest.
 REGISTRY_ROWS = (
     ("BERT", "bert_first_token"),
     ("RoBERTa", "roberta_first_token"),
     ("ALBERT", "albert_first_token"),
     ("GPT", "gpt_last_token"),
+    ("GPT-2 (sequence classifier)", "gpt2_last_non_pad"),
+    ("ModernBERT (its other option)", "modernbert_mean_option"),
     ("Sentence-BERT", "sbert_mean_pooling"),
     ("SimCSE", "simcse_cls"),
     ("ViT", "vit_class_token"),

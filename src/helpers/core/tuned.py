@@ -20,7 +20,10 @@ from . import config
 WEIGHTS = "tuned.safetensors"
 META = "tuned.json"
 #: Names load_model() understands for shipped fine-tuned checkpoints -> their folders.
-TUNED_MODELS = {"embedded-cls-tuned": config.DATA_DIR / "models" / "embedded-cls-tuned"}
+TUNED_MODELS = {"embedded-cls-tuned": config.DATA_DIR / "models" / "embedded-cls-tuned",
+                "minilm-nsp": config.DATA_DIR / "models" / "minilm-nsp"}
+#: The make target that rebuilds each of them.
+MAKE_TARGETS = {"embedded-cls-tuned": "experiments", "minilm-nsp": "minilm-nsp"}
 
 
 def _layers(encoder) -> list:
@@ -75,6 +78,56 @@ def install_tuned(source: str | Path, name: str = "embedded-cls-tuned", base=Non
     return target
 
 
+def install_nsp(model, base, train_layers: int, metrics: dict, name: str = "minilm-nsp") -> Path:
+    """Write a continued-pretrained NSP model compactly: its trained top layers, pooler and NSP head, with the base's
+    fingerprint, the sha256 of the weights and the run's metrics (:mod:`helpers.core.continued_nsp`)."""
+    from safetensors.torch import save_file
+
+    from .features import model_fingerprint
+    from .models import sha256_of
+
+    folder = TUNED_MODELS[name]
+    folder.mkdir(parents=True, exist_ok=True)
+    blocks = list(model.bert.encoder.layer)
+    first = len(blocks) - train_layers
+    tensors = {f"layer.{i}.{k}": v for i in range(first, len(blocks)) for k, v in blocks[i].state_dict().items()}
+    tensors.update({f"pooler.{k}": v for k, v in model.bert.pooler.state_dict().items()})
+    tensors.update({f"nsp.{k}": v for k, v in model.cls.state_dict().items()})
+    save_file({k: v.detach().float().contiguous().cpu() for k, v in tensors.items()}, str(folder / WEIGHTS))
+    meta = {"kind": "nsp", "base": base.name, "base_fingerprint": model_fingerprint(base),
+            "trained_layers": list(range(first, len(blocks))), "sha256": sha256_of(folder / WEIGHTS),
+            "metrics": metrics}
+    (folder / META).write_text(json.dumps(meta, indent=1) + "\n")
+    return folder
+
+
+def _shown(folder: Path) -> str:
+    """``folder`` relative to the repository when it is inside it (for messages)."""
+    try:
+        return str(folder.relative_to(config.REPO_ROOT))
+    except ValueError:
+        return str(folder)
+
+
+def _load_nsp(name: str, folder: Path, meta: dict, base, tensors: dict):
+    from .continued_nsp import nsp_model_from
+    from .models import from_module
+
+    model = nsp_model_from(base)
+    for i in meta["trained_layers"]:
+        prefix = f"layer.{i}."
+        model.bert.encoder.layer[i].load_state_dict({k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)})
+    model.bert.pooler.load_state_dict({k[len("pooler."):]: v for k, v in tensors.items() if k.startswith("pooler.")})
+    model.cls.load_state_dict({k[len("nsp."):]: v for k, v in tensors.items() if k.startswith("nsp.")})
+    m = meta["metrics"]
+    return from_module(model.to(base.device), base.tokenizer, name=name, source=str(folder), device=base.device,
+                       why="the embedded MiniLM continued-pretrained with next-sentence prediction",
+                       note=(f"{meta['base']} with its top {len(meta['trained_layers'])} layers, pooler and a new NSP "
+                             f"head trained on the course's NSP corpus ({m['recipe']['steps']} steps; held-out NSP "
+                             f"accuracy {m['heldout']['heldout_docs']['accuracy']:.2f} on unseen documents, "
+                             f"{m['heldout']['heldout_genres']['accuracy']:.2f} on unseen genres; `make minilm-nsp`)."))
+
+
 def load_tuned(name: str, device: str | torch.device = "auto"):
     """The LoadedModel of a shipped fine-tuned checkpoint, with its head as ``.head``."""
     import copy
@@ -86,18 +139,27 @@ def load_tuned(name: str, device: str | torch.device = "auto"):
     from .models import ModelLoadError, from_module, load_model
     from .readouts import get_readout
 
+    from .models import sha256_of
+
     folder = TUNED_MODELS[name]
+    target = MAKE_TARGETS.get(name, "experiments")
     if not (folder / WEIGHTS).is_file() or not (folder / META).is_file():
-        raise ModelLoadError(f"The course's {name!r} checkpoint is not at {folder}: rebuild it with `make experiments` "
+        raise ModelLoadError(f"The course's {name!r} checkpoint is not at {folder}: rebuild it with `make {target}` "
                              "(or restore it with `git checkout -- data/models`).")
     meta = json.loads((folder / META).read_text())
+    if "sha256" in meta and sha256_of(folder / WEIGHTS) != meta["sha256"]:
+        raise ModelLoadError(f"{folder / WEIGHTS} does not match its sha256 in {META}: the file is damaged or was "
+                             f"replaced; restore it with `git checkout -- {_shown(folder)}` or rebuild it with "
+                             f"`make {target}`.")
     base = load_model(meta["base"], device)
     if model_fingerprint(base) != meta["base_fingerprint"]:
-        raise ModelLoadError(f"{folder} was fine-tuned from another {meta['base']!r} model than this one; "
-                             "rebuild it with `make experiments`.")
+        raise ModelLoadError(f"{folder} was trained from another {meta['base']!r} model than this one; "
+                             f"rebuild it with `make {target}`.")
+    tensors = load_file(str(folder / WEIGHTS))
+    if meta.get("kind") == "nsp":
+        return _load_nsp(name, folder, meta, base, tensors)
     model = copy.deepcopy(base.model)
     blocks = _layers(getattr(model, "base_model", model))
-    tensors = load_file(str(folder / WEIGHTS))
     for i in meta["trained_layers"]:
         prefix = f"layer.{i}."
         state = {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}

@@ -10,7 +10,11 @@ Modules, one job each:
     * :mod:`.findings` - the "With this model we found: ..." sentences, built from a run's numbers;
     * :mod:`.views` - training curves (live too), probe bars, what [CLS] reads, how much others read [CLS],
       the NSP explorer;
-    * :mod:`.checks` - the Try-it checks.
+    * :mod:`.checks` - the Try-it checks;
+    * :mod:`.twins` - the position twins: every pair layout pretrained with the same recipe and seeds
+      (``make mini-bert-twins``); their shipped results are read by ``helpers.core.position_twins``;
+    * :mod:`.real_model` - before and after NSP on a real English model: the embedded MiniLM against
+      ``minilm-nsp`` (trained by ``helpers.core.continued_nsp``, ``make minilm-nsp``).
 
 Rebuild the shipped checkpoint with ``python -m helpers.lessons.nsp_pretraining --out data/mini-bert``
 (``make mini-bert``). Its folders are ``helpers.core.config.mini_bert_dir("nsp" | "sop" | "mlm")``.
@@ -55,6 +59,7 @@ from .pairs import (
     topic_pairs,
     train_tokenizer,
 )
+from .real_model import ModelProfile, before_after, before_after_finding, comparisons, format_before_after, profile
 from .recipe import (
     IGNORE,
     IS_NEXT,
@@ -68,16 +73,30 @@ from .recipe import (
 from .training import (
     EvalSet,
     TrainResult,
+    layout_of,
     main,
     make_config,
     new_model,
     pretrain,
+    pair_logits,
     pretraining_losses,
     save_checkpoint,
     train_variant,
     wrap,
 )
-from .views import LivePlot, build_nsp_explorer, draw_cls_row, draw_history, draw_others_read_cls, draw_probes
+from .twins import attach_correct, corpus_and_tokenizer, heldout_correct, run_twins, story_corpus_hash, twin_dir
+from .views import (
+    LAYOUT_COLOURS,
+    LivePlot,
+    build_nsp_explorer,
+    draw_before_after,
+    draw_cls_row,
+    draw_history,
+    draw_nsp_curve,
+    draw_others_read_cls,
+    draw_probes,
+    draw_twin_curves,
+)
 
 __all__ = [
     "COLUMN_TOLERANCE", "Corpus", "Document", "EvalSet", "IGNORE", "IS_NEXT", "LivePlot", "MASK_RATE", "NOT_NEXT",
@@ -89,4 +108,7 @@ __all__ = [
     "nsp_verdict", "order_table", "p_is_next", "pair_accuracy", "pretrain", "pretraining_losses", "probe_finding",
     "probe_pairs", "save_checkpoint", "special_ids", "task_name", "topic_finding", "topic_pairs", "topic_probe",
     "topic_split", "train_tokenizer", "train_variant", "training_finding", "transfer_word", "wrap",
+    "LAYOUT_COLOURS", "ModelProfile", "attach_correct", "before_after", "before_after_finding", "comparisons",
+    "corpus_and_tokenizer", "draw_before_after", "draw_nsp_curve", "draw_twin_curves", "format_before_after",
+    "heldout_correct", "layout_of", "pair_logits", "profile", "run_twins", "story_corpus_hash", "twin_dir",
 ]

@@ -34,20 +34,8 @@ RECIPE = {
     "eval_pairs": 1024,
 }
 
-#: Where the pair head reads, for the position twins (issue 13): layout -> (how a pair is laid out, the name
-#: load_model() knows the shipped twin by). "start" is BERT's layout and the shipped mini-BERT's; "last" is
-#: XLNet's; "middle" puts [CLS] after the first segment; "none" has no [CLS] and reads the masked mean of the
-#: last layer (the same pooler and NSP head follow in every layout).
-PAIR_LAYOUTS = {
-    "start": ("[CLS] A [SEP] B [SEP]", "mini-bert"),
-    "last": ("A [SEP] B [SEP] [CLS]", "mini-bert-cls-last"),
-    "middle": ("A [SEP] [CLS] B [SEP]", "mini-bert-cls-middle"),
-    "none": ("A [SEP] B [SEP], mean", "mini-bert-no-cls"),
-}
-#: The seeds every layout is pretrained with (the corpus and vocabulary stay those of seed 0).
-TWIN_SEEDS = (0, 1)
-#: "Time to 0.90": the first evaluation at which held-out NSP accuracy reaches this.
-NSP_LEVEL = 0.90
+#: Where the pair head reads, for the position twins (issue 13): the core's table, shared with notebook 02.
+from ...core.position_twins import NSP_LEVEL, PAIR_LAYOUTS, TWIN_SEEDS, check_layout  # noqa: E402
 
 #: Quick mode (CLS_QUICK=1): the same recipe, trained only briefly.
 QUICK_RECIPE = dict(RECIPE, steps=200, eval_every=50, eval_pairs=256)
@@ -64,9 +52,3 @@ def task_name(objective: str) -> str:
     """The pair task an objective trains: "nsp" -> "nsp", "sop" -> "sop", "mlm" -> "" (none)."""
     return "" if check_objective(objective) == "mlm" else objective
 
-
-def check_layout(layout: str) -> str:
-    """``layout`` itself when it is a key of :data:`PAIR_LAYOUTS`; a ValueError naming them otherwise."""
-    if layout not in PAIR_LAYOUTS:
-        raise ValueError(f"layout must be one of {tuple(PAIR_LAYOUTS)}, got {layout!r}.")
-    return layout

@@ -7,8 +7,10 @@ corpus, vocabulary, recipe, budget and seeds as the shipped mini-BERT; only the 
     * :func:`run_twins` - train every (layout, seed), one process per core, save the seed-0 model of each layout
       beside the shipped mini-BERT and write ``data/results/position_twins.json`` (curves, finals, time to 0.90,
       provenance); ``python -m helpers.lessons.nsp_pretraining --twins`` (``make mini-bert-twins``).
-    * :func:`load_twins` / :func:`twin_table` / :func:`time_to_level` - the shipped results, per layout over seeds.
-    * :func:`twin_finding` - the sentence notebook 04 prints from them.
+    * :func:`heldout_correct` - right/wrong per held-out pair of a twin (what the paired comparison and the test use).
+
+Reading the shipped results (table, curves, paired differences, the finding) is the core's
+:mod:`helpers.core.position_twins`, shared with notebook 02.
 """
 
 from __future__ import annotations
@@ -22,14 +24,12 @@ import time
 from pathlib import Path
 from typing import Sequence
 
-import numpy as np
 
 from ...core import config
+from ...core.position_twins import NSP_LEVEL, PAIR_LAYOUTS, TWIN_SEEDS, TWINS_FILE, check_layout, time_to_level
 from ...core.results import RESULTS_DIR, code_version, machine
-from .recipe import NSP_LEVEL, PAIR_LAYOUTS, RECIPE, TWIN_SEEDS, check_layout
+from .recipe import RECIPE
 
-#: The shipped results of the twins.
-TWINS_FILE = "position_twins"
 #: Steps kept from each run's training history in a twin's train_log.json (every n-th; the evaluations are all kept).
 HISTORY_EVERY = 25
 
@@ -45,14 +45,6 @@ def twin_dir(layout: str, root: str | Path | None = None) -> Path:
     return root / sub if sub else root
 
 
-def time_to_level(evals: Sequence[dict], level: float = NSP_LEVEL, key: str = "nsp_acc") -> dict | None:
-    """The first evaluation whose held-out ``key`` reaches ``level``: {"step", "seconds"}; None if none does."""
-    for e in evals:
-        if e.get(key, 0.0) >= level:
-            return {"step": int(e["step"]), "seconds": float(e["seconds"])}
-    return None
-
-
 def corpus_and_tokenizer(recipe: dict = RECIPE):
     """The shipped mini-BERT's corpus and vocabulary (seed ``recipe["seed"]``); every twin and seed shares them."""
     from .corpus import make_corpus
@@ -62,13 +54,45 @@ def corpus_and_tokenizer(recipe: dict = RECIPE):
     return corpus, train_tokenizer(corpus.texts("train"), recipe["vocab_size"], recipe["max_positions"])
 
 
-def corpus_hash(corpus) -> str:
+def story_corpus_hash(corpus) -> str:
     """A short hash of the corpus's training and held-out sentences, in order."""
     digest = hashlib.sha256()
     for part in ("train", "heldout"):
         for t in corpus.texts(part):
             digest.update(t.encode("utf-8") + b"\x1e")
     return digest.hexdigest()[:16]
+
+
+def heldout_correct(lm, seed: int = 0, recipe: dict = RECIPE) -> str:
+    """Right (1) / wrong (0) per held-out NSP pair of a loaded twin, as a string: the pairs and masks of the run's
+    own evaluation set (seed ``seed``), so the mean is the run's final held-out NSP accuracy."""
+    import torch
+
+    from .pairs import make_pairs
+    from .training import EvalSet, pair_logits
+
+    corpus, tok = corpus_and_tokenizer(recipe)
+    layout = getattr(lm.model.config, "summary_layout", "start")
+    held = make_pairs(corpus.heldout, "nsp", seed=seed)[: recipe["eval_pairs"]]
+    evalset = EvalSet(tok, held, "nsp", layout=layout)
+    out = []
+    with torch.inference_mode():
+        for batch, _ in evalset.batches:
+            batch = {k: v.to(lm.device) for k, v in batch.items()}
+            res = lm.model.bert(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],
+                                token_type_ids=batch["token_type_ids"])
+            right = pair_logits(lm.model, res, batch).argmax(-1) == batch["next_sentence_label"]
+            out.append("".join("1" if r else "0" for r in right.tolist()))
+    return "".join(out)
+
+
+def attach_correct(data: dict) -> dict:
+    """Add the seed-0 twins' right/wrong per held-out pair (loaded from where they ship) to a results dict."""
+    from ...core.models import load_model
+
+    data["results"]["correct"] = {layout: heldout_correct(load_model(PAIR_LAYOUTS[layout][1], "cpu"), 0)
+                                  for layout in data["provenance"]["layouts"]}
+    return data
 
 
 def _run_one(task: dict) -> dict:
@@ -114,6 +138,7 @@ def run_twins(layouts: Sequence[str] = tuple(PAIR_LAYOUTS), seeds: Sequence[int]
     scratch = Path(tempfile.mkdtemp(prefix="twins-"))
     tasks = [{"layout": l, "seed": s, "recipe": recipe, "threads": 1, "out": scratch / f"{l}-{s}"}
              for s in seeds for l in layouts]
+    version = code_version()  # the code the runs ran with (a later edit must not relabel them)
     t0 = time.perf_counter()
     records = []
     with mp.get_context("spawn").Pool(max(1, jobs)) as pool:
@@ -137,58 +162,15 @@ def run_twins(layouts: Sequence[str] = tuple(PAIR_LAYOUTS), seeds: Sequence[int]
     shutil.rmtree(scratch, ignore_errors=True)
     corpus, _ = corpus_and_tokenizer(recipe)
     prov = {"format": 1, "model": "mini-BERT position twins", "model_fingerprint": fingerprints,
-            "data_hash": corpus_hash(corpus), "n_train_docs": len(corpus.train), "n_heldout_docs": len(corpus.heldout),
-            "code_version": code_version(), "budget": recipe, "seeds": list(seeds), "layouts": list(layouts),
+            "data_hash": story_corpus_hash(corpus), "n_train_docs": len(corpus.train), "n_heldout_docs": len(corpus.heldout),
+            "code_version": version, "budget": recipe, "seeds": list(seeds), "layouts": list(layouts),
             "wall_seconds": round(wall, 1), "jobs": jobs, "machine": machine(),
             "written": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
             "command": "python -m helpers.lessons.nsp_pretraining --twins (make mini-bert-twins)"}
     data = {"provenance": prov, "results": {"runs": records, "level": NSP_LEVEL}}
+    if out_root is None and seeds[0] == 0:
+        attach_correct(data)
     folder = Path(results_dir) if results_dir is not None else RESULTS_DIR
     folder.mkdir(parents=True, exist_ok=True)
     (folder / f"{TWINS_FILE}.json").write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
     return data
-
-
-def load_twins(folder: str | Path | None = None) -> dict:
-    """The shipped twins' results; a clear error when the file is missing."""
-    path = (Path(folder) if folder is not None else RESULTS_DIR) / f"{TWINS_FILE}.json"
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} is missing: it ships with the course; rebuild it with `make mini-bert-twins`.")
-    return json.loads(path.read_text())
-
-
-def twin_table(data: dict) -> dict[str, dict]:
-    """Per layout, over seeds: final NSP accuracy (mean, min, max, per seed), steps and seconds to 0.90 per seed."""
-    out: dict[str, dict] = {}
-    for rec in data["results"]["runs"]:
-        row = out.setdefault(rec["layout"], {"seeds": [], "final": [], "mlm": [], "to_level": []})
-        row["seeds"].append(rec["seed"])
-        row["final"].append(rec["final"]["nsp_acc"])
-        row["mlm"].append(rec["final"]["mlm_acc"])
-        row["to_level"].append(rec["time_to_level"])
-    for row in out.values():
-        acc = np.asarray(row["final"])
-        row.update(mean=float(acc.mean()), low=float(acc.min()), high=float(acc.max()))
-        steps = [t["step"] for t in row["to_level"] if t]
-        row["steps_to_level"] = float(np.mean(steps)) if len(steps) == len(row["to_level"]) else None
-    return out
-
-
-def curves(data: dict) -> dict[str, list[tuple[int, list, list]]]:
-    """Per layout: (seed, steps, NSP accuracies) of every run, for the figure."""
-    out: dict[str, list] = {}
-    for rec in data["results"]["runs"]:
-        out.setdefault(rec["layout"], []).append(
-            (rec["seed"], [e["step"] for e in rec["evals"]], [e["nsp_acc"] for e in rec["evals"]]))
-    return out
-
-
-def format_twin_table(table: dict[str, dict], level: float = NSP_LEVEL) -> str:
-    """The twins table as text: layout, NSP accuracy at the end (mean and range over seeds), steps to ``level``."""
-    head = f"steps to {level:.2f}"
-    lines = [f"{'layout':<26}{'NSP at the end':>15}{'range over seeds':>18}{head:>16}{'MLM acc':>9}", "-" * 84]
-    for layout, row in table.items():
-        to = ", ".join("never" if t is None else str(t["step"]) for t in row["to_level"])
-        spread = f"{row['low']:.3f}-{row['high']:.3f}"
-        lines.append(f"{PAIR_LAYOUTS[layout][0]:<26}{row['mean']:>15.3f}{spread:>18}{to:>16}{np.mean(row['mlm']):>9.3f}")
-    return "\n".join(lines)

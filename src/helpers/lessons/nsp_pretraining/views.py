@@ -187,3 +187,76 @@ def build_nsp_explorer(lm, a: str = "", b: str = "") -> Explorer:
         return verdict
 
     return Explorer(controls, views, update)
+
+
+#: One colour per pair layout, in every figure of the twins.
+LAYOUT_COLOURS = {"start": "tab:blue", "last": "tab:orange", "middle": "tab:green", "none": "tab:purple"}
+
+
+def draw_twin_curves(data: dict, live: Mapping[str, Sequence[dict]] | None = None):
+    """Figure: held-out NSP accuracy against step for every layout and seed of the shipped twins (lines), and
+    a live rerun's evaluations (crosses) on top."""
+    from ...core.position_twins import PAIR_LAYOUTS, curves
+
+    fig = new_figure(9, 4)
+    ax = fig.subplots()
+    level = data["results"].get("level", 0.9)
+    for layout, runs in curves(data).items():
+        for k, (seed, steps, acc) in enumerate(runs):
+            ax.plot(steps, acc, color=LAYOUT_COLOURS.get(layout, "grey"), lw=1.4, ls="-" if k == 0 else "--",
+                    label=f"{PAIR_LAYOUTS[layout][0]}, seed {seed}")
+    for layout, evals in (live or {}).items():
+        ax.plot([e["step"] for e in evals], [e["nsp_acc"] for e in evals], "x", ms=8, mew=2,
+                color=LAYOUT_COLOURS.get(layout, "grey"), label=f"live rerun: {PAIR_LAYOUTS[layout][0]}")
+    ax.axhline(level, color="black", ls=":", lw=1, label=f"{level:.2f}")
+    ax.axhline(0.5, color="grey", ls=":", lw=1, label="chance")
+    ax.set_xlabel("pretraining step")
+    ax.set_ylabel("held-out NSP accuracy")
+    ax.set_ylim(0.4, 1.0)
+    ax.legend(fontsize=7, ncol=2, loc="lower right")
+    ax.set_title("Where the pair head reads, pretrained there: NSP accuracy over training")
+    return fig
+
+
+def draw_nsp_curve(curve: Sequence[dict], targets: Mapping[str, float], live: Sequence[dict] | None = None):
+    """Figure: minilm-nsp's held-out NSP accuracy (unseen documents, unseen genres) against step, with the targets;
+    a live rerun's points as crosses."""
+    fig = new_figure(8, 3.6)
+    ax = fig.subplots()
+    labels = {"heldout_docs": "unseen documents of trained genres", "heldout_genres": "unseen genres"}
+    colours = {"heldout_docs": "tab:blue", "heldout_genres": "tab:red"}
+    steps = [p["step"] for p in curve]
+    for key, label in labels.items():
+        ax.plot(steps, [p[key] for p in curve], "o-", ms=3, color=colours[key], label=f"shipped run: {label}")
+        ax.axhline(targets[key], color=colours[key], ls=":", lw=1, label=f"target for {label}")
+        if live:
+            ax.plot([p["step"] for p in live], [p[key] for p in live], "x", ms=8, mew=2, color=colours[key],
+                    label=f"live rerun: {label}")
+    ax.axhline(0.5, color="grey", ls=":", lw=1)
+    ax.set_ylim(0.4, 1.0)
+    ax.set_xlabel("continued-pretraining step")
+    ax.set_ylabel("held-out NSP accuracy")
+    ax.legend(fontsize=7, loc="lower right")
+    ax.set_title("minilm-nsp: NSP accuracy while its top layers train")
+    return fig
+
+
+def draw_before_after(profiles: Mapping[str, object]):
+    """Figure: per hidden state, how alike different sentences' [CLS] are; per layer, [CLS]'s attention to itself."""
+    fig = new_figure(10, 3.6)
+    axes = fig.subplots(1, 2)
+    for k, (label, p) in enumerate(profiles.items()):
+        colour = ("tab:grey", "tab:blue", "tab:orange", "tab:green")[k % 4]
+        axes[0].plot(range(len(p.alike)), p.alike, "o-", color=colour, label=label)
+        axes[1].plot(range(1, len(p.reads["cls"]) + 1), p.reads["cls"], "o-", color=colour, label=f"{label}: to itself")
+        axes[1].plot(range(1, len(p.reads["word"]) + 1), p.reads["word"], "s--", color=colour, ms=4,
+                     label=f"{label}: to words")
+    axes[0].set_xlabel("hidden state (0 = embeddings)")
+    axes[0].set_ylabel("mean cosine of different sentences' [CLS]")
+    axes[0].legend(fontsize=8)
+    axes[1].set_xlabel("layer")
+    axes[1].set_ylabel("share of [CLS]'s attention row")
+    axes[1].set_ylim(0, 1)
+    axes[1].legend(fontsize=7)
+    fig.suptitle("[CLS] before and after continued NSP pretraining (review sentences)")
+    return fig

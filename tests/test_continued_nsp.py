@@ -1,0 +1,126 @@
+"""minilm-nsp: the corpus split, the pairs, continued pretraining on a tiny model, and the shipped checkpoint."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+import helpers
+from helpers.core import continued_nsp as C
+from helpers.core import tuned
+from helpers.core.data import load_nsp_corpus
+from helpers.core.models import ModelLoadError, from_module
+
+
+@pytest.fixture(scope="module")
+def small_split():
+    docs = load_nsp_corpus()
+    return C.corpus_split(docs[::7], per_genre=3)
+
+
+def test_the_split_holds_whole_genres_and_unseen_documents_out():
+    split = C.corpus_split()
+    genres = {k: {d.genre for d in v} for k, v in split.items()}
+    assert genres["heldout_genres"] == set(C.HELD_OUT_GENRES)
+    assert not genres["train"] & set(C.HELD_OUT_GENRES)
+    assert genres["heldout_docs"] == genres["train"]
+    ids = {k: {d.doc_id for d in v} for k, v in split.items()}
+    assert not ids["train"] & ids["heldout_docs"] and not ids["train"] & ids["heldout_genres"]
+    assert len(split["heldout_docs"]) == C.HELD_OUT_PER_GENRE * len(genres["train"])
+
+
+def test_pairs_are_balanced_true_next_or_another_document(small_split):
+    docs = small_split["train"]
+    pairs = C.nsp_pairs(docs, seed=0)
+    labels = np.array([p.label for p in pairs])
+    assert labels.mean() == 0.5
+    where = {s: d.doc_id for d in docs for s in d.sentences}
+    nxt = {d.sentences[i]: d.sentences[i + 1] for d in docs for i in range(len(d.sentences) - 1)}
+    for p in pairs:
+        if p.label == C.IS_NEXT:
+            assert nxt[p.a] == p.b
+        else:
+            assert where[p.b] != where[p.a]
+    assert C.nsp_pairs(docs, seed=0) == pairs and C.nsp_pairs(docs, seed=1) != pairs
+
+
+def test_continued_pretraining_trains_only_the_top_and_a_short_run_is_the_start_of_the_long_one(tiny, small_split):
+    recipe = {"steps": 12, "eval_every": 6, "curve_pairs": 20, "train_layers": 1, "precision": "fp32", "batch_size": 8}
+    full = C.continue_pretraining(tiny, recipe, progress=False, split=small_split)
+    short = C.continue_pretraining(tiny, recipe, progress=False, split=small_split, stop_after=6)
+    assert [p["step"] for p in full.curve] == [0, 6, 12] and [p["step"] for p in short.curve] == [0, 6]
+    assert short.curve[1]["heldout_docs"] == full.curve[1]["heldout_docs"]
+    assert short.losses == full.losses[:6]
+    base = tiny.encoder.state_dict()
+    got = full.model.bert.state_dict()
+    for name in ("embeddings.word_embeddings.weight", "encoder.layer.0.attention.self.query.weight"):
+        assert torch.equal(got[name], base[name])  # frozen
+    assert not torch.equal(got["encoder.layer.1.output.dense.weight"], base["encoder.layer.1.output.dense.weight"])
+    assert not torch.equal(got["pooler.dense.weight"], base["pooler.dense.weight"])
+    with pytest.raises(ValueError, match="stop_after"):
+        C.continue_pretraining(tiny, recipe, progress=False, split=small_split, stop_after=13)
+
+
+def test_install_and_load_round_trip_with_sha256(tiny, small_split, tmp_path, monkeypatch):
+    recipe = {"steps": 4, "eval_every": 4, "curve_pairs": 10, "train_layers": 1, "precision": "fp32", "batch_size": 8}
+    run = C.continue_pretraining(tiny, recipe, progress=False, split=small_split)
+    monkeypatch.setitem(tuned.TUNED_MODELS, "tiny-nsp", tmp_path / "tiny-nsp")
+    lm = from_module(run.model, tiny.tokenizer, name="tiny-nsp")
+    metrics = {"recipe": run.recipe, "heldout": C.evaluate_heldout(lm, small_split)}
+    folder = tuned.install_nsp(run.model, tiny, 1, metrics, name="tiny-nsp")
+    back = helpers.load_model("tiny-nsp", device="cpu")
+    assert back.has_nsp and not back.has_mlm and back.name == "tiny-nsp"
+    pairs = C.heldout_pairs(small_split, "heldout_docs")[:16]
+    a, b = [p.a for p in pairs], [p.b for p in pairs]
+    assert np.allclose(C.nsp_logits(back, a, b), C.nsp_logits(lm, a, b), atol=1e-5)
+    meta = json.loads((folder / tuned.META).read_text())
+    assert meta["kind"] == "nsp" and meta["trained_layers"] == [1]
+    with open(folder / tuned.WEIGHTS, "r+b") as fh:  # damage one byte near the end
+        fh.seek(-3, 2)
+        last = fh.read(1)
+        fh.seek(-3, 2)
+        fh.write(bytes([last[0] ^ 1]))
+    with pytest.raises(ModelLoadError, match="sha256"):
+        helpers.load_model("tiny-nsp", device="cpu")
+
+
+def test_nsp_logits_needs_an_nsp_head(embedded):
+    with pytest.raises(ValueError, match="no next-sentence head"):
+        C.nsp_logits(embedded, ["a"], ["b"])
+
+
+# ----------------------------------------------------------------------------- the shipped checkpoint
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    folder = tuned.TUNED_MODELS[C.NAME]
+    return folder, json.loads((folder / tuned.META).read_text())
+
+
+def test_the_shipped_checkpoint_is_compact_and_met_its_targets(shipped):
+    folder, meta = shipped
+    size = (folder / tuned.WEIGHTS).stat().st_size
+    assert size <= 30 * 2**20, f"{size / 2**20:.1f} MB: the issue allows 30 MB"
+    m = meta["metrics"]
+    for key, target in C.TARGETS.items():
+        assert m["heldout"][key]["accuracy"] >= target, (key, m["heldout"][key]["accuracy"])
+    assert m["recipe"]["steps"] == C.RECIPE["steps"] and m["held_out_genres"] == list(C.HELD_OUT_GENRES)
+    assert m["corpus_hash"] == C.corpus_hash(C.corpus_split()), "the corpus changed since minilm-nsp was trained"
+    # the curve ends where the recipe ends, and its held-out points sit near the full evaluation
+    assert m["curve"][-1]["step"] == C.RECIPE["steps"]
+
+
+def test_the_shipped_weights_give_the_shipped_metrics(shipped):
+    _, meta = shipped
+    lm = helpers.load_model(C.NAME, device="cpu")
+    assert lm.has_nsp and "NSP" in lm.note
+    split = C.corpus_split()
+    for key in ("heldout_docs", "heldout_genres"):
+        pairs = C.heldout_pairs(split, key)[: C.CHECK_PAIRS]
+        got = C.nsp_logits(lm, [p.a for p in pairs], [p.b for p in pairs])
+        want = np.asarray(meta["metrics"]["heldout"][key]["check_logits"])
+        assert np.allclose(got, want, atol=2e-3), (key, np.abs(got - want).max())
