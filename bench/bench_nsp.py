@@ -47,7 +47,7 @@ def trainer(base, split, steps: int, bf16: bool) -> float:
     """Tokens/s of transformers' Trainer after warm-up (timed by a callback) on the same pairs and batch."""
     from transformers import Trainer, TrainerCallback, TrainingArguments
 
-    pairs = C.nsp_pairs(split["train"], C.RECIPE["seed"])
+    pairs = C.nsp_pairs(split["train"], C.RECIPE["seed"], C.RECIPE["same_genre"], C.RECIPE["span"])
     enc = base.tokenizer([p.a for p in pairs], [p.b for p in pairs], truncation="longest_first",
                          max_length=C.RECIPE["max_length"], return_token_type_ids=True)
     data = [{"input_ids": i, "token_type_ids": t, "labels": p.label}
@@ -121,8 +121,9 @@ def main() -> int:
     ratio = default / res["trainer fp32"]
     full_pairs = 2 * sum(len(d.sentences) - 1 for d in full["train"])
     full_prefix = prefix_s * full_pairs / n_pairs
-    enc = base.tokenizer([p.a for p in C.nsp_pairs(split["train"])], [p.b for p in C.nsp_pairs(split["train"])],
-                         truncation="longest_first", max_length=C.RECIPE["max_length"])
+    train_pairs = C.nsp_pairs(split["train"], C.RECIPE["seed"], C.RECIPE["same_genre"], C.RECIPE["span"])
+    enc = base.tokenizer([p.a for p in train_pairs], [p.b for p in train_pairs], truncation="longest_first",
+                         max_length=C.RECIPE["max_length"])
     per_pair = sum(len(r) for r in enc["input_ids"]) / len(enc["input_ids"])
     work = C.RECIPE["steps"] * C.RECIPE["batch_size"] * per_pair  # tokens trained in the full recipe
     e2e = (work / res["trainer fp32"]) / (full_prefix + work / default)

@@ -32,19 +32,30 @@ def test_the_split_holds_whole_genres_and_unseen_documents_out():
     assert len(split["heldout_docs"]) == C.HELD_OUT_PER_GENRE * len(genres["train"])
 
 
-def test_pairs_are_balanced_true_next_or_another_document(small_split):
+def test_pairs_are_balanced_segments_true_next_or_from_another_document(small_split):
     docs = small_split["train"]
-    pairs = C.nsp_pairs(docs, seed=0)
+    pairs = C.nsp_pairs(docs, seed=0, span=2)
     labels = np.array([p.label for p in pairs])
-    assert labels.mean() == 0.5
+    assert labels.mean() == 0.5 and len(pairs) == 2 * sum(len(d.sentences) - 1 for d in docs)
     where = {s: d.doc_id for d in docs for s in d.sentences}
-    nxt = {d.sentences[i]: d.sentences[i + 1] for d in docs for i in range(len(d.sentences) - 1)}
+    text = {d.doc_id: " ".join(d.sentences) for d in docs}
+    firsts = {s for d in docs for s in d.sentences}
     for p in pairs:
+        a_doc = next(where[s] for s in firsts if p.a.endswith(s))
+        b_first = next(s for s in firsts if p.b.startswith(s))
         if p.label == C.IS_NEXT:
-            assert nxt[p.a] == p.b
+            assert f"{p.a} {p.b}" in text[a_doc]  # B continues A in its own document
         else:
-            assert where[p.b] != where[p.a]
+            assert where[b_first] != a_doc
     assert C.nsp_pairs(docs, seed=0) == pairs and C.nsp_pairs(docs, seed=1) != pairs
+    one = C.nsp_pairs(docs, seed=0, span=1)
+    assert all(p.a in where and p.b in where for p in one)
+    hard = C.nsp_pairs(docs, seed=0, same_genre=1.0)
+    genre = {d.doc_id: d.genre for d in docs}
+    negs = [p for p in hard if p.label == C.NOT_NEXT]
+    assert all(genre[where[next(s for s in firsts if p.b.startswith(s))]] == p.genre for p in negs)
+    with pytest.raises(ValueError, match="same_genre"):
+        C.nsp_pairs(docs, same_genre=1.5)
 
 
 def test_continued_pretraining_trains_only_the_top_and_a_short_run_is_the_start_of_the_long_one(tiny, small_split):

@@ -33,16 +33,18 @@ from .data import GenreDocument, load_nsp_corpus
 RECIPE = {
     "seed": 0,
     "train_layers": 3,
-    "steps": 750,
+    "steps": 1500,
     "batch_size": 32,
-    "lr": 1e-4,
-    "head_lr": 1e-3,
+    "lr": 2e-4,
+    "head_lr": 2e-3,
     "warmup": 0.1,
     "weight_decay": 0.01,
-    "max_length": 96,
+    "max_length": 128,
     "eval_every": 50,
     "curve_pairs": 400,
     "precision": "auto",
+    "same_genre": 0.25,
+    "span": 2,
 }
 #: Genres never trained on: NSP on them asks whether the head learned coherence, not these genres' topics.
 HELD_OUT_GENRES = ("dialogues", "fables", "lab_notes", "museum_labels")
@@ -89,27 +91,47 @@ def corpus_split(docs: Sequence[GenreDocument] | None = None,
     return out
 
 
-def nsp_pairs(docs: Sequence[GenreDocument], seed: int = 0) -> list[SentencePair]:
-    """For every two consecutive sentences of a document: the true pair and a NotNext pair (same A, a random
-    sentence of another document of ``docs`` as B), so the set is exactly balanced. Seeded, in document order."""
+def nsp_pairs(docs: Sequence[GenreDocument], seed: int = 0, same_genre: float = 0.0,
+              span: int = 2) -> list[SentencePair]:
+    """Segment pairs as BERT builds them: at every sentence boundary of a document, A = up to ``span`` sentences
+    before it and B = up to ``span`` sentences after it (IsNext), and the same A with ``span`` consecutive sentences
+    of another document of ``docs`` (NotNext). So the set is exactly balanced; seeded, in document order.
+
+    BERT's "sentences" are spans of text, not single sentences; a segment of ``span`` = 1 is one sentence.
+    ``same_genre``: the share of NotNext partners drawn from another document *of the same genre* (the rest from
+    any other document, as BERT). 0 for evaluation; training uses some, so that the head cannot pass by telling
+    genres apart and must judge whether B continues A.
+    """
     docs = list(docs)
     if len(docs) < 2:
-        raise ValueError("nsp_pairs needs at least two documents (NotNext sentences come from another one).")
+        raise ValueError("nsp_pairs needs at least two documents (NotNext segments come from another one).")
+    if not 0.0 <= same_genre <= 1.0:
+        raise ValueError(f"same_genre must be a share between 0 and 1, got {same_genre}.")
+    if span < 1:
+        raise ValueError(f"span must be at least 1 sentence, got {span}.")
     rng = random.Random(f"nsp-pairs-{seed}")
+    by_genre: dict[str, list[int]] = {}
+    for k, doc in enumerate(docs):
+        by_genre.setdefault(doc.genre, []).append(k)
     out = []
     for k, doc in enumerate(docs):
-        for i in range(len(doc.sentences) - 1):
-            a = doc.sentences[i]
+        s = doc.sentences
+        for b in range(1, len(s)):
+            a = " ".join(s[max(0, b - span) : b])
             j = rng.randrange(len(docs) - 1)
             other = docs[j + 1 if j >= k else j]
-            out.append(SentencePair(a, doc.sentences[i + 1], IS_NEXT, doc.genre))
-            out.append(SentencePair(a, rng.choice(other.sentences), NOT_NEXT, doc.genre))
+            if same_genre and rng.random() < same_genre and len(by_genre[doc.genre]) > 1:
+                mates = [x for x in by_genre[doc.genre] if x != k]
+                other = docs[mates[rng.randrange(len(mates))]]
+            start = rng.randrange(len(other.sentences))
+            out.append(SentencePair(a, " ".join(s[b : b + span]), IS_NEXT, doc.genre))
+            out.append(SentencePair(a, " ".join(other.sentences[start : start + span]), NOT_NEXT, doc.genre))
     return out
 
 
 def heldout_pairs(split: dict, key: str) -> list[SentencePair]:
     """The evaluation pairs of a held-out set of :func:`corpus_split` ("heldout_docs" or "heldout_genres")."""
-    return nsp_pairs(split[key], EVAL_SEED)
+    return nsp_pairs(split[key], EVAL_SEED, span=RECIPE["span"])
 
 
 def nsp_logits(lm, a: Sequence[str], b: Sequence[str], batch_size: int = 64) -> np.ndarray:
@@ -165,40 +187,46 @@ class PairPrefix:
     """The frozen bottom layers' output for every pair, computed once: the input of the first trained layer."""
 
     def __init__(self, model, tokenizer, pairs: Sequence[SentencePair], train_layers: int, max_length: int,
-                 batch_size: int = 128, progress: bool = False):
-        from tqdm.auto import tqdm
-
-        enc = tokenizer([p.a for p in pairs], [p.b for p in pairs], truncation="longest_first", max_length=max_length,
-                        return_token_type_ids=True)
+                 batch_size: int = 128, progress: bool = False, lazy: bool = False):
+        self.enc = tokenizer([p.a for p in pairs], [p.b for p in pairs], truncation="longest_first",
+                             max_length=max_length, return_token_type_ids=True)
         self.labels = torch.tensor([p.label for p in pairs])
-        first = len(model.bert.encoder.layer) - train_layers
-        order = np.argsort([len(r) for r in enc["input_ids"]], kind="stable")
-        self.states: list[torch.Tensor] = [None] * len(pairs)  # type: ignore[list-item]
-        was = model.training
-        model.eval()
+        self.model = model
+        self.first = len(model.bert.encoder.layer) - train_layers
+        self.states: list[torch.Tensor | None] = [None] * len(pairs)
+        if not lazy:  # all at once, sorted by length (little padding); lazy: each pair when a batch first needs it
+            from tqdm.auto import tqdm
+
+            order = np.argsort([len(r) for r in self.enc["input_ids"]], kind="stable")
+            for s in tqdm(range(0, len(order), batch_size), desc="frozen layers, once", disable=not progress,
+                          leave=False):
+                self._compute(order[s : s + batch_size].tolist())
+
+    def _compute(self, idx: list[int]) -> None:
+        ids_rows, type_rows = self.enc["input_ids"], self.enc["token_type_ids"]
+        width = max(len(ids_rows[i]) for i in idx)
+        ids = torch.zeros((len(idx), width), dtype=torch.long)
+        types, mask = torch.zeros_like(ids), torch.zeros_like(ids)
+        for j, i in enumerate(idx):
+            n = len(ids_rows[i])
+            ids[j, :n], types[j, :n], mask[j, :n] = torch.tensor(ids_rows[i]), torch.tensor(type_rows[i]), 1
+        was = self.model.training
+        self.model.eval()
         with torch.inference_mode():
-            for s in tqdm(range(0, len(order), batch_size), desc="frozen layers, once", disable=not progress, leave=False):
-                idx = order[s : s + batch_size].tolist()
-                width = max(len(enc["input_ids"][i]) for i in idx)
-                ids = torch.zeros((len(idx), width), dtype=torch.long)
-                types = torch.zeros_like(ids)
-                mask = torch.zeros_like(ids)
-                for j, i in enumerate(idx):
-                    n = len(enc["input_ids"][i])
-                    ids[j, :n] = torch.tensor(enc["input_ids"][i])
-                    types[j, :n] = torch.tensor(enc["token_type_ids"][i])
-                    mask[j, :n] = 1
-                hs = model.bert(input_ids=ids, token_type_ids=types, attention_mask=mask,
-                                output_hidden_states=True).hidden_states[first]
-                for j, i in enumerate(idx):
-                    self.states[i] = hs[j, : int(mask[j].sum())].clone()
-        model.train(was)
+            hs = self.model.bert(input_ids=ids, token_type_ids=types, attention_mask=mask,
+                                 output_hidden_states=True).hidden_states[self.first]
+        self.model.train(was)
+        for j, i in enumerate(idx):
+            self.states[i] = hs[j, : int(mask[j].sum())].clone()
 
     def __len__(self) -> int:
         return len(self.states)
 
     def batch(self, idx: Sequence[int]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """(B,T,H) padded states, (B,T) attention mask and (B,) labels of the pairs ``idx``."""
+        missing = [i for i in idx if self.states[i] is None]
+        if missing:
+            self._compute(missing)
         sel = [self.states[i] for i in idx]
         width = max(len(r) for r in sel)
         h = torch.zeros((len(sel), width, sel[0].shape[-1]))
@@ -283,8 +311,9 @@ def continue_pretraining(base, recipe: dict | None = None, *, stop_after: int | 
     model.cls.seq_relationship.reset_parameters()
     t0 = time.perf_counter()
     max_length = min(int(recipe["max_length"]), base.max_length)
-    train = PairPrefix(model, base.tokenizer, nsp_pairs(split["train"], recipe["seed"]), n_layers, max_length,
-                       progress=progress)
+    # a short rerun computes the frozen layers only for the pairs its steps reach
+    train = PairPrefix(model, base.tokenizer, nsp_pairs(split["train"], recipe["seed"], recipe["same_genre"], recipe["span"]), n_layers, max_length,
+                       progress=progress, lazy=stop_after is not None and stop_after * recipe["batch_size"] < 8000)
     rng = np.random.default_rng(recipe["seed"])
     curve_sets = {key: PairPrefix(model, base.tokenizer,
                                   _curve_subset(heldout_pairs(split, key), recipe["curve_pairs"], rng),
@@ -382,12 +411,46 @@ def corpus_hash(split: dict) -> str:
     return data_hash([f"{key}|{d.doc_id}|" + "\x1f".join(d.sentences) for key in sorted(split) for d in split[key]])
 
 
+def shipped_metrics(name: str = NAME) -> dict:
+    """The metrics the shipped checkpoint was installed with (training curve, held-out accuracy, timings)."""
+    from .tuned import META, TUNED_MODELS
+
+    path = TUNED_MODELS[name] / META
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} is missing: the checkpoint ships with the course; rebuild it with "
+                                "`make minilm-nsp`.")
+    return json.loads(path.read_text())["metrics"]
+
+
+def describe_run(m: dict) -> str:
+    """What the shipped run was and what it reached, in lines (from :func:`shipped_metrics`)."""
+    r = m["recipe"]
+    lines = [f"Trained by `{m['command']}` at {m['code_version']}: top {r['train_layers']} layers + pooler + a new NSP "
+             f"head, {r['steps']} steps of {r['batch_size']} pairs (lr {r['lr']:g}, head {r['head_lr']:g}), "
+             f"{m['precision']}, seed {r['seed']}",
+             f"  {m['n_train_docs']} training documents ({m['n_train_pairs']:,} pairs, half true next, half from another "
+             f"document); held out: {m['held_out_per_genre']} documents of every trained genre, and the genres "
+             f"{', '.join(m['held_out_genres'])}",
+             f"  training {m['train_seconds']:.0f} s ({m['tokens_per_second']:,} tokens/s), frozen layers computed once "
+             f"in {m['prefix_seconds']:.0f} s, wall clock {m['wall_seconds'] / 60:.1f} min on "
+             f"{m['machine']['cpu_count']} cores ({m['machine']['torch_threads']} threads)"]
+    for key, label in (("heldout_docs", "unseen documents of trained genres"), ("heldout_genres", "unseen genres")):
+        h = m["heldout"][key]
+        ok = "met" if h["accuracy"] >= m["targets"][key] else "NOT met"
+        lines.append(f"  held-out NSP accuracy, {label}: {h['accuracy']:.3f} on {h['pairs']:,} pairs "
+                     f"(target {m['targets'][key]:.2f}: {ok})")
+    per = m["heldout"]["heldout_genres"]["per_genre"]
+    lines.append("  per unseen genre: " + ", ".join(f"{g} {a:.3f}" for g, a in per.items()))
+    return "\n".join(lines)
+
+
 def build(progress: bool = True, recipe: dict | None = None) -> dict:
     """Train, evaluate and install data/models/minilm-nsp; return its metrics (``make minilm-nsp``)."""
     from .models import from_module, load_model
     from .results import code_version, machine
     from .tuned import install_nsp
 
+    version = code_version()  # the code the run ran with (a later edit must not relabel it)
     t0 = time.perf_counter()
     base = load_model("embedded", "cpu")
     run = continue_pretraining(base, recipe, progress=progress,
@@ -404,7 +467,7 @@ def build(progress: bool = True, recipe: dict | None = None) -> dict:
                "precision": run.precision, "wall_seconds": round(wall, 1), "recipe": run.recipe,
                "held_out_genres": list(HELD_OUT_GENRES), "held_out_per_genre": HELD_OUT_PER_GENRE,
                "n_train_docs": len(split["train"]), "n_train_pairs": 2 * sum(len(d.sentences) - 1 for d in split["train"]),
-               "corpus_hash": corpus_hash(split), "code_version": code_version(), "machine": machine(),
+               "corpus_hash": corpus_hash(split), "code_version": version, "machine": machine(),
                "written": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "command": "python -m helpers.core.continued_nsp"}
     install_nsp(run.model, base, run.recipe["train_layers"], metrics)
     return metrics

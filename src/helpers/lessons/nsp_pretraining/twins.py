@@ -19,7 +19,6 @@ import hashlib
 import json
 import multiprocessing as mp
 import shutil
-import tempfile
 import time
 from pathlib import Path
 from typing import Sequence
@@ -30,6 +29,9 @@ from ...core.position_twins import NSP_LEVEL, PAIR_LAYOUTS, TWIN_SEEDS, TWINS_FI
 from ...core.results import RESULTS_DIR, code_version, machine
 from .recipe import RECIPE
 
+#: Where finished runs are kept, one folder per (layout, seed, steps), so an interrupted or extended command resumes.
+CACHE = config.CACHE_DIR / "twins"
+RECORD = "record.json"
 #: Steps kept from each run's training history in a twin's train_log.json (every n-th; the evaluations are all kept).
 HISTORY_EVERY = 25
 
@@ -86,20 +88,11 @@ def heldout_correct(lm, seed: int = 0, recipe: dict = RECIPE) -> str:
     return "".join(out)
 
 
-def attach_correct(data: dict) -> dict:
-    """Add the seed-0 twins' right/wrong per held-out pair (loaded from where they ship) to a results dict."""
-    from ...core.models import load_model
-
-    data["results"]["correct"] = {layout: heldout_correct(load_model(PAIR_LAYOUTS[layout][1], "cpu"), 0)
-                                  for layout in data["provenance"]["layouts"]}
-    return data
-
-
 def _run_one(task: dict) -> dict:
     """One (layout, seed) run in a worker: train, save the checkpoint to task["out"], return its record."""
     import torch
 
-    from .training import save_checkpoint, train_variant
+    from .training import save_checkpoint, train_variant, wrap
 
     torch.set_num_threads(task["threads"])
     corpus, tok = corpus_and_tokenizer(task["recipe"])
@@ -111,8 +104,18 @@ def _run_one(task: dict) -> dict:
     save_checkpoint(res, task["out"], {"wall_seconds": round(wall, 1), "torch": torch.__version__,
                                        "threads": torch.get_num_threads(), "recipe": recipe, "layout": task["layout"]})
     evals = [{k: e[k] for k in ("step", "seconds", "tokens", "nsp_acc", "nsp_loss", "mlm_acc", "mlm_loss")} for e in res.evals]
-    return {"layout": task["layout"], "seed": task["seed"], "evals": evals, "final": evals[-1],
-            "time_to_level": time_to_level(evals), "wall_seconds": round(wall, 1), "out": str(task["out"])}
+    record = {"layout": task["layout"], "seed": task["seed"], "evals": evals, "final": evals[-1],
+              "time_to_level": time_to_level(evals), "wall_seconds": round(wall, 1),
+              "correct": heldout_correct(wrap(res.model, tok), task["seed"], task["recipe"])}
+    (Path(task["out"]) / RECORD).write_text(json.dumps(record) + "\n")
+    return dict(record, out=str(task["out"]))
+
+
+def _cached(task: dict) -> dict | None:
+    path = Path(task["out"]) / RECORD
+    if not path.is_file():
+        return None
+    return dict(json.loads(path.read_text()), out=str(task["out"]))
 
 
 def run_twins(layouts: Sequence[str] = tuple(PAIR_LAYOUTS), seeds: Sequence[int] = TWIN_SEEDS, *, steps: int | None = None,
@@ -135,14 +138,16 @@ def run_twins(layouts: Sequence[str] = tuple(PAIR_LAYOUTS), seeds: Sequence[int]
     recipe = dict(RECIPE, steps=steps or RECIPE["steps"])
     for layout in layouts:
         check_layout(layout)
-    scratch = Path(tempfile.mkdtemp(prefix="twins-"))
-    tasks = [{"layout": l, "seed": s, "recipe": recipe, "threads": 1, "out": scratch / f"{l}-{s}"}
+    tasks = [{"layout": l, "seed": s, "recipe": recipe, "threads": 1, "out": CACHE / f"{l}-{s}-{recipe['steps']}"}
              for s in seeds for l in layouts]
     version = code_version()  # the code the runs ran with (a later edit must not relabel them)
     t0 = time.perf_counter()
-    records = []
-    with mp.get_context("spawn").Pool(max(1, jobs)) as pool:
-        for rec in tqdm(pool.imap_unordered(_run_one, tasks), total=len(tasks), desc="position twins", disable=not progress):
+    records = [rec for rec in map(_cached, tasks) if rec is not None]
+    todo = [t for t in tasks if _cached(t) is None]
+    if records:
+        print(f"  {len(records)} run(s) found in {CACHE}, {len(todo)} to train", flush=True)
+    with mp.get_context("spawn").Pool(max(1, min(jobs, len(todo) or 1))) as pool:
+        for rec in tqdm(pool.imap_unordered(_run_one, todo), total=len(todo), desc="position twins", disable=not progress):
             records.append(rec)
             f = rec["final"]
             print(f"  {rec['layout']:>6} seed {rec['seed']}: NSP {f['nsp_acc']:.3f}, MLM {f['mlm_acc']:.3f}, "
@@ -159,17 +164,16 @@ def run_twins(layouts: Sequence[str] = tuple(PAIR_LAYOUTS), seeds: Sequence[int]
                 if target.exists():
                     shutil.rmtree(target)
                 shutil.copytree(out, target)
-    shutil.rmtree(scratch, ignore_errors=True)
     corpus, _ = corpus_and_tokenizer(recipe)
     prov = {"format": 1, "model": "mini-BERT position twins", "model_fingerprint": fingerprints,
             "data_hash": story_corpus_hash(corpus), "n_train_docs": len(corpus.train), "n_heldout_docs": len(corpus.heldout),
             "code_version": version, "budget": recipe, "seeds": list(seeds), "layouts": list(layouts),
-            "wall_seconds": round(wall, 1), "jobs": jobs, "machine": machine(),
+            "wall_seconds": round(wall, 1), "run_seconds": round(sum(r["wall_seconds"] for r in records), 1),
+            "jobs": jobs, "machine": machine(),
             "written": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
             "command": "python -m helpers.lessons.nsp_pretraining --twins (make mini-bert-twins)"}
-    data = {"provenance": prov, "results": {"runs": records, "level": NSP_LEVEL}}
-    if out_root is None and seeds[0] == 0:
-        attach_correct(data)
+    correct = {l: [r.pop("correct") for r in records if r["layout"] == l] for l in layouts}
+    data = {"provenance": prov, "results": {"runs": records, "level": NSP_LEVEL, "correct": correct}}
     folder = Path(results_dir) if results_dir is not None else RESULTS_DIR
     folder.mkdir(parents=True, exist_ok=True)
     (folder / f"{TWINS_FILE}.json").write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
