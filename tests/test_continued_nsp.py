@@ -135,3 +135,38 @@ def test_the_shipped_weights_give_the_shipped_metrics(shipped):
         got = C.nsp_logits(lm, [p.a for p in pairs], [p.b for p in pairs])
         want = np.asarray(meta["metrics"]["heldout"][key]["check_logits"])
         assert np.allclose(got, want, atol=2e-3), (key, np.abs(got - want).max())
+
+
+# ----------------------------------------------------------------------------- before and after (notebook 04)
+
+
+def _profile(name, alike, self_share, cls_acc, mean_acc, n=600, seed=0):
+    from helpers.core.linear import ProbeResult
+    from helpers.lessons.nsp_pretraining.real_model import ModelProfile
+
+    rng = np.random.default_rng(seed)
+
+    def probe(acc, label):
+        correct = (rng.random((1, n)) < acc).astype(float)
+        return ProbeResult(correct.mean(1), label, chance=0.5, n_train=n, n_test=n, correct=correct)
+
+    layers = len(alike) - 1
+    return ModelProfile(name, np.array(alike), np.full(len(alike), 0.5),
+                        {"cls": np.full(layers, self_share), "sep": np.full(layers, 0.05),
+                         "word": np.full(layers, 1 - self_share - 0.05)},
+                        {"cls": probe(cls_acc, "cls"), "mean": probe(mean_acc, "mean")})
+
+
+def test_the_before_after_finding_follows_the_intervals():
+    from helpers.lessons.nsp_pretraining.real_model import before_after_finding, format_before_after
+
+    before = _profile("embedded", [1.0, 1.0, 1.0, 0.999, 0.76], 0.9, 0.65, 0.80, seed=1)
+    better = _profile("minilm-nsp", [1.0, 1.0, 0.9, 0.7, 0.5], 0.2, 0.80, 0.81, seed=2)
+    text = before_after_finding({"embedded": before, "minilm-nsp": better}, "embedded", "minilm-nsp")
+    assert text.startswith("With these models we found:") and "as good as the mean" in text
+    assert "from hidden state 4 in embedded and from hidden state 2 in minilm-nsp" in text
+    worse = _profile("minilm-nsp", [1.0, 1.0, 1.0, 1.0, 0.9], 0.9, 0.55, 0.80, seed=3)
+    assert "worse sentence vector" in before_after_finding({"embedded": before, "minilm-nsp": worse}, "embedded",
+                                                            "minilm-nsp")
+    table = format_before_after({"embedded": before, "minilm-nsp": better})
+    assert "alike (embedded)" in table and "frozen probe" in table

@@ -444,6 +444,36 @@ def describe_run(m: dict) -> str:
     return "\n".join(lines)
 
 
+def rerun_check(base, shipped_lm, steps: int | None) -> dict:
+    """Check the shipped run live: retrain its first ``steps`` steps from ``base`` (same recipe and seed) and compare
+    the curve points, or, with ``steps=None`` (quick mode), re-evaluate the shipped weights on the
+    :data:`CHECK_PAIRS` pairs of each held-out set whose logits ship with them.
+
+    Returns:
+        {"agree", "max_diff", "tolerance", "text", "curve" (the live curve, or None)}.
+    """
+    from .results import CURVE_TOLERANCE, curve_agreement
+
+    m = shipped_metrics(shipped_lm.name)
+    if steps is None:
+        split = corpus_split()
+        diff = 0.0
+        for key in ("heldout_docs", "heldout_genres"):
+            pairs = heldout_pairs(split, key)[:CHECK_PAIRS]
+            got = nsp_logits(shipped_lm, [p.a for p in pairs], [p.b for p in pairs])
+            diff = max(diff, float(np.abs(got - np.asarray(m["heldout"][key]["check_logits"])).max()))
+        tol = 2e-3
+        return {"agree": diff <= tol, "max_diff": diff, "tolerance": tol, "curve": None,
+                "text": (f"the shipped weights re-evaluated on {CHECK_PAIRS} pairs of each held-out set: largest "
+                         f"logit gap {diff:.5f} (tolerance {tol}): {'agrees' if diff <= tol else 'DOES NOT agree'}")}
+    run = continue_pretraining(base, m["recipe"], stop_after=steps)
+    check = curve_agreement(run.curve, m["curve"], ("heldout_docs", "heldout_genres"), CURVE_TOLERANCE)
+    return {**check, "curve": run.curve,
+            "text": (f"live rerun of the first {steps} steps ({run.seconds:.0f} s of training, {run.precision}): largest "
+                     f"gap to the shipped curve {check['max_diff']:.3f} at steps {check['steps']} (tolerance "
+                     f"{check['tolerance']}): {'agrees' if check['agree'] else 'DOES NOT agree'}")}
+
+
 def build(progress: bool = True, recipe: dict | None = None) -> dict:
     """Train, evaluate and install data/models/minilm-nsp; return its metrics (``make minilm-nsp``)."""
     from .models import from_module, load_model

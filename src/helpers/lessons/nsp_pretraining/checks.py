@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ...core.checks import CheckResult, number_answer
+from ...core.checks import CheckResult, number_answer, unanswered
 from .recipe import RECIPE
 
 #: The share of non-special tokens MLM picks (BERT's 15%), as the recipe trains it.
@@ -48,3 +48,38 @@ def check_order_guess(answer, measured: float, tolerance: float = 0.1) -> CheckR
         "on; only the order is wrong, and NSP training never asked about order.",
         {"measured": measured, "answer": value},
     )
+
+
+def check_twin_guess(answer, data: dict) -> CheckResult:
+    """Try it: which layouts (a set of "last", "middle", "none") learn NSP as well as [CLS] at the start?
+
+    Right when the set equals the layouts whose paired interval against the start is not below zero
+    (``helpers.core.position_twins.layout_differences`` on the shipped twins).
+
+    Returns:
+        core.checks.CheckResult (None when not answered yet).
+    """
+    from ...core.position_twins import PAIR_LAYOUTS, layout_differences
+
+    if unanswered(answer):
+        return CheckResult(None, "Not answered yet: replace ... with a set of layout names, e.g. {\"last\"} or set().")
+    if isinstance(answer, str):
+        answer = {answer}
+    try:
+        guess = set(answer)
+    except TypeError:
+        return CheckResult(False, f"Give a set of layout names, e.g. {{\"last\", \"none\"}}, not {answer!r}.")
+    others = set(PAIR_LAYOUTS) - {"start"}
+    unknown = guess - others
+    if unknown:
+        return CheckResult(False, f"{sorted(unknown)} are not layouts to compare with the start: use names from "
+                                  f"{sorted(others)}.")
+    diffs = layout_differences(data)
+    measured = {layout for layout, d in diffs.items() if d.outcome != "lower"}
+    details = {"answer": sorted(guess), "measured": sorted(measured)}
+    words = "; ".join(f"{PAIR_LAYOUTS[l][0]}: {d.outcome} ({d.diff:+.3f} [{d.lo:+.3f}, {d.hi:+.3f}])"
+                      for l, d in diffs.items())
+    if guess == measured:
+        return CheckResult(True, f"Right. Against [CLS] at the start, paired on the same held-out pairs: {words}.", details)
+    return CheckResult(False, f"Not quite: the layouts that did as well as the start are {sorted(measured) or 'none'}, "
+                              f"you said {sorted(guess) or 'none'}. Against [CLS] at the start: {words}.", details)
