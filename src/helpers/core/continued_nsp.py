@@ -428,8 +428,9 @@ def describe_run(m: dict) -> str:
     lines = [f"Trained by `{m['command']}` at {m['code_version']}: top {r['train_layers']} layers + pooler + a new NSP "
              f"head, {r['steps']} steps of {r['batch_size']} pairs (lr {r['lr']:g}, head {r['head_lr']:g}), "
              f"{m['precision']}, seed {r['seed']}",
-             f"  {m['n_train_docs']} training documents ({m['n_train_pairs']:,} pairs, half true next, half from another "
-             f"document); held out: {m['held_out_per_genre']} documents of every trained genre, and the genres "
+             f"  {m['n_train_docs']} training documents, {m['n_train_pairs']:,} segment pairs (up to {r['span']} sentences "
+             f"each side; half true next, half from another document, {r['same_genre']:.0%} of those of the same "
+             f"genre); held out: {m['held_out_per_genre']} documents of every trained genre, and the genres "
              f"{', '.join(m['held_out_genres'])}",
              f"  training {m['train_seconds']:.0f} s ({m['tokens_per_second']:,} tokens/s), frozen layers computed once "
              f"in {m['prefix_seconds']:.0f} s, wall clock {m['wall_seconds'] / 60:.1f} min on "

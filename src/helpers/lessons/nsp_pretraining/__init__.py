@@ -84,7 +84,7 @@ from .training import (
     train_variant,
     wrap,
 )
-from .twins import attach_correct, corpus_and_tokenizer, heldout_correct, run_twins, story_corpus_hash, twin_dir
+from .twins import corpus_and_tokenizer, heldout_correct, run_twins, story_corpus_hash, twin_dir
 from .views import (
     LAYOUT_COLOURS,
     LivePlot,
@@ -108,7 +108,7 @@ __all__ = [
     "nsp_verdict", "order_table", "p_is_next", "pair_accuracy", "pretrain", "pretraining_losses", "probe_finding",
     "probe_pairs", "save_checkpoint", "special_ids", "task_name", "topic_finding", "topic_pairs", "topic_probe",
     "topic_split", "train_tokenizer", "train_variant", "training_finding", "transfer_word", "wrap",
-    "LAYOUT_COLOURS", "ModelProfile", "check_twin_guess", "attach_correct", "before_after", "before_after_finding", "comparisons",
+    "LAYOUT_COLOURS", "ModelProfile", "check_twin_guess", "before_after", "before_after_finding", "comparisons",
     "corpus_and_tokenizer", "draw_before_after", "draw_nsp_curve", "draw_twin_curves", "format_before_after",
     "heldout_correct", "layout_of", "pair_logits", "profile", "run_twins", "story_corpus_hash", "twin_dir",
 ]
