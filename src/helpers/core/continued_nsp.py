@@ -33,18 +33,18 @@ from .data import GenreDocument, load_nsp_corpus
 RECIPE = {
     "seed": 0,
     "train_layers": 3,
-    "steps": 1500,
+    "steps": 1200,
     "batch_size": 32,
     "lr": 2e-4,
     "head_lr": 2e-3,
     "warmup": 0.1,
     "weight_decay": 0.01,
-    "max_length": 128,
+    "max_length": 160,
     "eval_every": 50,
     "curve_pairs": 400,
     "precision": "auto",
-    "same_genre": 0.25,
-    "span": 2,
+    "same_genre": 0.5,
+    "span": 3,
 }
 #: Genres never trained on: NSP on them asks whether the head learned coherence, not these genres' topics.
 HELD_OUT_GENRES = ("dialogues", "fables", "lab_notes", "museum_labels")

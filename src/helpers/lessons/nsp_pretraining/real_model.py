@@ -66,16 +66,16 @@ def format_before_after(profiles: dict[str, ModelProfile]) -> str:
     """Per hidden state: every model's [CLS] alikeness and largest-coordinate share; per layer what [CLS] reads."""
     names = list(profiles)
     n = len(next(iter(profiles.values())).alike)
-    head = "".join(f"{f'alike ({k})':>20}{f'top coord ({k})':>22}" for k in names)
+    head = "".join(f"{f'alike ({k})':>24}{f'top coord ({k})':>26}" for k in names)
     lines = [f"{'hidden state':<14}{head}"]
     for layer in range(n):
-        lines.append(f"{layer:<14}" + "".join(f"{p.alike[layer]:>20.4f}{p.share[layer]:>22.2f}" for p in profiles.values()))
+        lines.append(f"{layer:<14}" + "".join(f"{p.alike[layer]:>24.4f}{p.share[layer]:>26.2f}" for p in profiles.values()))
     lines.append("")
-    head = "".join(f"{f'{k}: self / [SEP] / words':>34}" for k in names)
+    head = "".join(f"{f'{k}: self / [SEP] / words':>38}" for k in names)
     lines.append(f"{'layer':<14}{head}")
     for layer in range(n - 1):
         lines.append(f"{layer + 1:<14}" + "".join(
-            f"{p.reads['cls'][layer]:>18.2f} /{p.reads['sep'][layer]:>6.2f} /{p.reads['word'][layer]:>6.2f}"
+            f"{p.reads['cls'][layer]:>22.2f} /{p.reads['sep'][layer]:>6.2f} /{p.reads['word'][layer]:>6.2f}"
             for p in profiles.values()))
     lines.append("")
     lines.append("frozen probe of review sentiment (last layer, cross-fitted over every sentence):")
