@@ -290,6 +290,40 @@ def paired_difference(scores_a, scores_b, *, names: tuple[str, str] = ("a", "b")
                             n, max(a.shape[0], b.shape[0]), level, p)
 
 
+def seed_and_pair_difference(scores_a, scores_b, *, names: tuple[str, str] = ("a", "b"), level: float = 0.95,
+                             n_boot: int = N_BOOT, seed: int = 0) -> PairedDifference:
+    """mean(score_a - score_b) with a two-level paired bootstrap: seeds, then sentences, both resampled.
+
+    For runs whose seeds differ in more than the test sample (pretraining from scratch, where one seed can land far
+    from the others): row s of ``scores_a`` and of ``scores_b`` are seed s of each, scored on the same N sentences,
+    so every resample draws S seeds with replacement and N sentences with replacement and averages a - b over them.
+    The interval then holds the seed-to-seed spread as well as the sampling of the sentences.
+
+    Args:
+        scores_a / scores_b: (S,N) per seed and sentence (1 = right, 0 = wrong), S >= 2.
+    """
+    a = _correctness(scores_a, "scores_a")
+    b = _correctness(scores_b, "scores_b")
+    if a.shape != b.shape:
+        raise ValueError(f"scores_a is {a.shape} but scores_b {b.shape}: give the same seeds on the same sentences.")
+    if a.shape[0] < 2:
+        raise ValueError("seed_and_pair_difference needs at least two seeds; use paired_difference for one.")
+    d = a - b  # (S,N)
+    s_n, n = d.shape
+    rng = np.random.default_rng(seed)
+    means = np.empty(n_boot)
+    chunk = max(1, 2_000_000 // n)
+    for start in range(0, n_boot, chunk):
+        stop = min(n_boot, start + chunk)
+        rows = rng.integers(0, s_n, size=(stop - start, s_n))
+        cols = rng.integers(0, n, size=(stop - start, n))
+        per_seed = np.stack([d[:, c].mean(1) for c in cols])  # (chunk, S): every seed on this resample of sentences
+        means[start:stop] = np.take_along_axis(per_seed, rows, 1).mean(1)
+    lo, hi = np.quantile(means, [(1 - level) / 2, (1 + level) / 2])
+    return PairedDifference(names[0], names[1], float(a.mean()), float(b.mean()), float(d.mean()), float(lo), float(hi),
+                            n, s_n, level, None)
+
+
 def mcnemar_exact(correct_a, correct_b) -> dict[str, float]:
     """Exact McNemar test on paired right/wrong outcomes: a two-sided binomial test on the discordant pairs.
 

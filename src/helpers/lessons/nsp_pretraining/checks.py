@@ -53,7 +53,7 @@ def check_order_guess(answer, measured: float, tolerance: float = 0.1) -> CheckR
 def check_twin_guess(answer, data: dict) -> CheckResult:
     """Try it: which layouts (a set of "last", "middle", "none") learn NSP as well as [CLS] at the start?
 
-    Right when the set equals the layouts whose paired interval against the start is not below zero
+    Right when the set equals the layouts whose interval against the start is not below zero
     (``helpers.core.position_twins.layout_differences`` on the shipped twins).
 
     Returns:
@@ -81,5 +81,5 @@ def check_twin_guess(answer, data: dict) -> CheckResult:
                       for l, d in diffs.items())
     if guess == measured:
         return CheckResult(True, f"Right. Against [CLS] at the start, paired on the same held-out pairs: {words}.", details)
-    return CheckResult(False, f"Not quite: the layouts that did as well as the start are {sorted(measured) or 'none'}, "
+    return CheckResult(False, f"Not quite: the layouts not below the start are {sorted(measured) or 'none'}, "
                               f"you said {sorted(guess) or 'none'}. Against [CLS] at the start: {words}.", details)
