@@ -227,13 +227,9 @@ class PairPrefix:
         missing = [i for i in idx if self.states[i] is None]
         if missing:
             self._compute(missing)
-        sel = [self.states[i] for i in idx]
-        width = max(len(r) for r in sel)
-        h = torch.zeros((len(sel), width, sel[0].shape[-1]))
-        mask = torch.zeros((len(sel), width), dtype=torch.long)
-        for j, r in enumerate(sel):
-            h[j, : len(r)] = r
-            mask[j, : len(r)] = 1
+        from .finetune import pad_states
+
+        h, mask = pad_states([self.states[i] for i in idx])
         return h, mask, self.labels[list(idx)]
 
 

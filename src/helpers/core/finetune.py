@@ -145,6 +145,17 @@ def _cls_after_cut(pos, length: int, cut: int, layout: str):
     return pos if pos < cut - 1 else None
 
 
+def pad_states(states: Sequence[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Cached (T_i,H) states of one layer -> (B,T,H) zero-padded states and the (B,T) attention mask."""
+    width = max(len(r) for r in states)
+    h = torch.zeros((len(states), width, states[0].shape[-1]))
+    mask = torch.zeros((len(states), width), dtype=torch.long)
+    for j, r in enumerate(states):
+        h[j, : len(r)] = r
+        mask[j, : len(r)] = 1
+    return h, mask
+
+
 class FrozenPrefix:
     """The output of the frozen layers below the trained ones, computed once per training sentence."""
 
@@ -166,13 +177,7 @@ class FrozenPrefix:
 
     def batch(self, idx, device) -> tuple[torch.Tensor, torch.Tensor]:
         """(B,T,H) padded states and (B,T) attention_mask for the rows ``idx``."""
-        sel = [self.states[i] for i in idx]
-        width = max(len(r) for r in sel)
-        h = torch.zeros((len(sel), width, sel[0].shape[-1]))
-        mask = torch.zeros((len(sel), width), dtype=torch.long)
-        for j, r in enumerate(sel):
-            h[j, : len(r)] = r
-            mask[j, : len(r)] = 1
+        h, mask = pad_states([self.states[i] for i in idx])
         return h.to(device), mask.to(device)
 
 
