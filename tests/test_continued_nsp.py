@@ -58,6 +58,26 @@ def test_pairs_are_balanced_segments_true_next_or_from_another_document(small_sp
         C.nsp_pairs(docs, same_genre=1.5)
 
 
+def test_each_pass_keeps_the_true_pairs_and_draws_fresh_negatives(small_split):
+    docs = small_split["train"]
+    recipe = dict(C.RECIPE, passes=3)
+    pairs, orders = C.training_pairs(docs, recipe)
+    one = C.nsp_pairs(docs, recipe["seed"], recipe["same_genre"], recipe["span"])
+    assert pairs[: len(one)] == one and orders[0] == list(range(len(one)))  # pass 0 is the one-pass set
+    assert len(orders) == 3 and all(len(o) == len(one) for o in orders)
+    for order in orders:
+        labels = np.array([pairs[i].label for i in order])
+        assert labels.mean() == 0.5  # every pass balanced
+    pos = [{i for i in o if pairs[i].label == C.IS_NEXT} for o in orders]
+    neg = [{(pairs[i].a, pairs[i].b) for i in o if pairs[i].label == C.NOT_NEXT} for o in orders]
+    assert pos[0] == pos[1] == pos[2]  # the same true pairs, stored once
+    assert len(neg[0] & neg[1]) < 0.1 * len(neg[0])  # new partners
+    assert len(pairs) == len(one) + 2 * len(neg[0])
+    assert C.training_pairs(docs, dict(recipe, passes=1)) == (one, [list(range(len(one)))])
+    with pytest.raises(ValueError, match="passes"):
+        C.training_pairs(docs, dict(recipe, passes=0))
+
+
 def test_continued_pretraining_trains_only_the_top_and_a_short_run_is_the_start_of_the_long_one(tiny, small_split):
     recipe = {"steps": 12, "eval_every": 6, "curve_pairs": 20, "train_layers": 1, "precision": "fp32", "batch_size": 8}
     full = C.continue_pretraining(tiny, recipe, progress=False, split=small_split)

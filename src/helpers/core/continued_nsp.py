@@ -32,7 +32,7 @@ from .data import GenreDocument, load_nsp_corpus
 #: The full recipe (``make minilm-nsp``); notebook 04 reads the shipped run and reruns a short prefix of it.
 RECIPE = {
     "seed": 0,
-    "train_layers": 3,
+    "train_layers": 4,
     "steps": 1200,
     "batch_size": 32,
     "lr": 2e-4,
@@ -45,6 +45,7 @@ RECIPE = {
     "precision": "auto",
     "same_genre": 0.5,
     "span": 3,
+    "passes": 3,
 }
 #: Genres never trained on: NSP on them asks whether the head learned coherence, not these genres' topics.
 HELD_OUT_GENRES = ("dialogues", "fables", "lab_notes", "museum_labels")
@@ -91,7 +92,7 @@ def corpus_split(docs: Sequence[GenreDocument] | None = None,
     return out
 
 
-def nsp_pairs(docs: Sequence[GenreDocument], seed: int = 0, same_genre: float = 0.0,
+def nsp_pairs(docs: Sequence[GenreDocument], seed: int | str = 0, same_genre: float = 0.0,
               span: int = 2) -> list[SentencePair]:
     """Segment pairs as BERT builds them: at every sentence boundary of a document, A = up to ``span`` sentences
     before it and B = up to ``span`` sentences after it (IsNext), and the same A with ``span`` consecutive sentences
@@ -127,6 +128,28 @@ def nsp_pairs(docs: Sequence[GenreDocument], seed: int = 0, same_genre: float = 
             out.append(SentencePair(a, " ".join(s[b : b + span]), IS_NEXT, doc.genre))
             out.append(SentencePair(a, " ".join(other.sentences[start : start + span]), NOT_NEXT, doc.genre))
     return out
+
+
+def training_pairs(docs: Sequence[GenreDocument], recipe: dict) -> tuple[list[SentencePair], list[list[int]]]:
+    """The training pairs and, per pass over them, the indices a pass uses: every pass has the same IsNext pairs and
+    its own fresh NotNext partners (``recipe["passes"]`` draws of :func:`nsp_pairs`), so the head cannot learn the
+    negatives by heart. One pass is exactly :func:`nsp_pairs` with the recipe's seed."""
+    passes = int(recipe.get("passes", 1))
+    if passes < 1:
+        raise ValueError(f"passes must be at least 1, got {passes}.")
+    first = nsp_pairs(docs, recipe["seed"], recipe["same_genre"], recipe["span"])
+    pairs, orders = list(first), [list(range(len(first)))]
+    is_next = {(q.a, q.b): k for k, q in enumerate(first) if q.label == IS_NEXT}
+    for p in range(1, passes):
+        order = []
+        for q in nsp_pairs(docs, f"{recipe['seed']}-pass{p}", recipe["same_genre"], recipe["span"]):
+            if q.label == IS_NEXT and (q.a, q.b) in is_next:
+                order.append(is_next[(q.a, q.b)])
+            else:
+                order.append(len(pairs))
+                pairs.append(q)
+        orders.append(order)
+    return pairs, orders
 
 
 def heldout_pairs(split: dict, key: str) -> list[SentencePair]:
@@ -308,7 +331,8 @@ def continue_pretraining(base, recipe: dict | None = None, *, stop_after: int | 
     t0 = time.perf_counter()
     max_length = min(int(recipe["max_length"]), base.max_length)
     # a short rerun computes the frozen layers only for the pairs its steps reach
-    train = PairPrefix(model, base.tokenizer, nsp_pairs(split["train"], recipe["seed"], recipe["same_genre"], recipe["span"]), n_layers, max_length,
+    train_pairs, pass_orders = training_pairs(split["train"], recipe)
+    train = PairPrefix(model, base.tokenizer, train_pairs, n_layers, max_length,
                        progress=progress, lazy=stop_after is not None and stop_after * recipe["batch_size"] < 8000)
     rng = np.random.default_rng(recipe["seed"])
     curve_sets = {key: PairPrefix(model, base.tokenizer,
@@ -339,13 +363,15 @@ def continue_pretraining(base, recipe: dict | None = None, *, stop_after: int | 
             callback(run)
 
     order: list[int] = []
+    n_pass = 0
     batch_rng = random.Random(f"nsp-batches-{recipe['seed']}")
     model.train()
     evaluate(0)
     bar = tqdm(total=last, desc="NSP steps", disable=not progress, leave=False)
     for step in range(1, last + 1):
         if len(order) < recipe["batch_size"]:
-            more = list(range(len(train)))
+            more = list(pass_orders[n_pass % len(pass_orders)])
+            n_pass += 1
             batch_rng.shuffle(more)
             order += more
         idx, order = order[: recipe["batch_size"]], order[recipe["batch_size"] :]
@@ -418,6 +444,11 @@ def shipped_metrics(name: str = NAME) -> dict:
     return json.loads(path.read_text())["metrics"]
 
 
+def _fresh(r: dict) -> str:
+    n = int(r.get("passes", 1))
+    return f", fresh NotNext partners for each of {n} passes" if n > 1 else ""
+
+
 def describe_run(m: dict) -> str:
     """What the shipped run was and what it reached, in lines (from :func:`shipped_metrics`)."""
     r = m["recipe"]
@@ -426,7 +457,7 @@ def describe_run(m: dict) -> str:
              f"{m['precision']}, seed {r['seed']}",
              f"  {m['n_train_docs']} training documents, {m['n_train_pairs']:,} segment pairs (up to {r['span']} sentences "
              f"each side; half true next, half from another document, {r['same_genre']:.0%} of those of the same "
-             f"genre); held out: {m['held_out_per_genre']} documents of every trained genre, and the genres "
+             f"genre{_fresh(r)}); held out: {m['held_out_per_genre']} documents of every trained genre, and the genres "
              f"{', '.join(m['held_out_genres'])}",
              f"  training {m['train_seconds']:.0f} s ({m['tokens_per_second']:,} tokens/s), frozen layers computed once "
              f"in {m['prefix_seconds']:.0f} s, wall clock {m['wall_seconds'] / 60:.1f} min on "
@@ -494,6 +525,7 @@ def build(progress: bool = True, recipe: dict | None = None) -> dict:
                "precision": run.precision, "wall_seconds": round(wall, 1), "recipe": run.recipe,
                "held_out_genres": list(HELD_OUT_GENRES), "held_out_per_genre": HELD_OUT_PER_GENRE,
                "n_train_docs": len(split["train"]), "n_train_pairs": 2 * sum(len(d.sentences) - 1 for d in split["train"]),
+               "n_distinct_train_pairs": len(training_pairs(split["train"], run.recipe)[0]),
                "corpus_hash": corpus_hash(split), "code_version": version, "machine": machine(),
                "written": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "command": "python -m helpers.core.continued_nsp"}
     install_nsp(run.model, base, run.recipe["train_layers"], metrics)
