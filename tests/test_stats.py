@@ -162,3 +162,17 @@ def test_compare_estimates_is_paired_when_both_carry_per_sentence_results():
     unpaired_b = ProbeResult(b.values, "b", n_test=200)
     assert compare_estimates(unpaired_a, unpaired_b) == "about the same"  # 200 sentences, unpaired: noise 0.057
     assert difference(unpaired_a, unpaired_b) is None
+
+
+def test_bootstrap_mean_brackets_the_mean_and_narrows_with_more_items():
+    from helpers.core.stats import bootstrap_mean
+
+    rng = np.random.default_rng(0)
+    small = rng.normal(0.3, 1.0, 20)
+    big = rng.normal(0.3, 1.0, 2000)
+    m, lo, hi = bootstrap_mean(small)
+    assert lo < m < hi and m == pytest.approx(small.mean())
+    mb, lob, hib = bootstrap_mean(big)
+    assert hib - lob < (hi - lo) / 5 and lob < 0.3 < hib
+    assert bootstrap_mean([0.7]) == (0.7, 0.7, 0.7)
+    assert all(np.isnan(v) for v in bootstrap_mean([]))

@@ -290,6 +290,20 @@ def paired_difference(scores_a, scores_b, *, names: tuple[str, str] = ("a", "b")
                             n, max(a.shape[0], b.shape[0]), level, p)
 
 
+def bootstrap_mean(values, level: float = 0.95, n_boot: int = N_BOOT, seed: int = 0) -> tuple[float, float, float]:
+    """(mean, lo, hi): the mean of ``values`` (one per item, e.g. per sentence pair) with a percentile bootstrap
+    interval over the items; (nan, nan, nan) for no values, (v, v, v) for one."""
+    x = as_numpy(values).ravel()
+    if x.size == 0:
+        return (float("nan"),) * 3
+    if x.size == 1:
+        return (float(x[0]),) * 3
+    rng = np.random.default_rng(seed)
+    means = x[rng.integers(0, x.size, size=(n_boot, x.size))].mean(1)
+    lo, hi = np.quantile(means, [(1 - level) / 2, (1 + level) / 2])
+    return float(x.mean()), float(lo), float(hi)
+
+
 def seed_and_pair_difference(scores_a, scores_b, *, names: tuple[str, str] = ("a", "b"), level: float = 0.95,
                              n_boot: int = N_BOOT, seed: int = 0) -> PairedDifference:
     """mean(score_a - score_b) with a two-level paired bootstrap: seeds, then sentences, both resampled.

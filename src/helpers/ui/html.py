@@ -11,13 +11,13 @@ from typing import Sequence
 import numpy as np
 
 
-def hex_colours(values: np.ndarray, vmin: float, vmax: float) -> np.ndarray:
-    """Viridis colours as '#rrggbb' strings for an array of values (same shape)."""
+def hex_colours(values: np.ndarray, vmin: float, vmax: float, cmap: str = "viridis") -> np.ndarray:
+    """Colours of a matplotlib colour map (default viridis) as '#rrggbb' strings for an array of values (same shape)."""
     from matplotlib import colormaps
 
     v = np.asarray(values, dtype=float)
     t = np.zeros_like(v) if vmax <= vmin else np.clip((v - vmin) / (vmax - vmin), 0.0, 1.0)
-    rgb = (colormaps["viridis"](t)[..., :3] * 255).astype(int)
+    rgb = (colormaps[cmap](t)[..., :3] * 255).astype(int)
     flat = ["#%02x%02x%02x" % tuple(c) for c in rgb.reshape(-1, 3)]
     return np.array(flat, dtype=object).reshape(v.shape)
 
@@ -37,6 +37,27 @@ def matrix_html(matrix: np.ndarray, labels: Sequence[str], vmin: float = 0.0, vm
         )
         label = html.escape(str(labels[i])[:40])
         rows.append(f'<tr><th style="text-align:right;font-size:75%;padding-right:6px">{i}: {label}</th>{cells}</tr>')
+    return f'<table style="border-collapse:collapse"><tr><th></th>{head}</tr>{"".join(rows)}</table>'
+
+
+def grid_html(matrix: np.ndarray, row_labels: Sequence[str], col_labels: Sequence[str], vmin: float = -1.0,
+              vmax: float = 1.0, cmap: str = "RdBu_r", fmt: str = "{:.2f}") -> str:
+    """An (R,C) matrix as a coloured HTML table with labelled rows and columns (a diverging map by default)."""
+    m = np.asarray(matrix, dtype=float)
+    if m.shape != (len(row_labels), len(col_labels)):
+        raise ValueError(f"matrix {m.shape} does not match {len(row_labels)} row and {len(col_labels)} column labels.")
+    colours = hex_colours(m, vmin, vmax, cmap)
+    span = max(vmax - vmin, 1e-12)
+    head = "".join(f'<th style="font-size:70%;padding:0 3px;writing-mode:vertical-rl;transform:rotate(180deg)">'
+                   f"{html.escape(str(c))}</th>" for c in col_labels)
+    rows = []
+    for i, row in enumerate(m):
+        cells = "".join(
+            f'<td style="background:{colours[i, j]};color:{"#fff" if abs((v - vmin) / span - 0.5) > 0.35 else "#000"};'
+            f'font-size:65%;padding:2px 3px;text-align:center">{fmt.format(v)}</td>'
+            for j, v in enumerate(row))
+        rows.append(f'<tr><th style="text-align:right;font-size:75%;padding-right:6px;white-space:nowrap">'
+                    f"{html.escape(str(row_labels[i]))}</th>{cells}</tr>")
     return f'<table style="border-collapse:collapse"><tr><th></th>{head}</tr>{"".join(rows)}</table>'
 
 

@@ -16,7 +16,7 @@ import numpy as np
 from ...core import references
 from ...core.attention import _check_square, attention_shares, rollout
 from ...core.cube import embed, tokenize
-from ...core.flow import attention_flow
+from ...core.flow import attention_flow, explanation_scores, rank_agreement  # noqa: F401 (re-exported)
 from ...core.linear import fit_probe
 from ...core.references import Reference
 from ...core.stats import as_numpy as _np
@@ -112,38 +112,6 @@ def blank_out_attribution(lm, text: str, score: Callable[[np.ndarray], np.ndarra
 
 
 # ============================================================================ attention as an explanation
-
-
-def explanation_scores(att: np.ndarray, layer: int | None = None, flow: np.ndarray | None = None) -> dict[str, np.ndarray]:
-    """(n,) scores of every input token for [CLS] after ``layer`` (default last): raw attention, rollout, flow.
-
-    raw: the head-averaged [CLS] row of that layer; rollout: row 0 of the rollout; flow: attention_flow
-    (pass a precomputed one to skip the max-flow).
-
-    Args:
-        att: (L,A,n,n) one example's attention.
-    """
-    att = _check_square(_np(att))
-    if att.ndim != 4:
-        raise ValueError(f"att must be one example's attention (L,A,n,n), got shape {att.shape}; use cube_example().")
-    top = att.shape[0] if layer is None else int(layer)
-    if not 1 <= top <= att.shape[0]:
-        raise ValueError(f"layer must be 1..{att.shape[0]}, got {layer}.")
-    return {
-        "raw attention": att[top - 1].mean(0)[0],
-        "rollout": rollout(att)[top - 1][0],
-        "flow": attention_flow(att, top) if flow is None else np.asarray(flow),
-    }
-
-
-def rank_agreement(scores: Mapping[str, np.ndarray], attribution: np.ndarray, kinds: Sequence[str]) -> dict[str, float]:
-    """Spearman correlation of each score with |attribution| over the word and punctuation tokens only."""
-    kinds = np.asarray(kinds, dtype=object)
-    sel = np.isin(kinds, ["word", "punct"])
-    if sel.sum() < 3:
-        raise ValueError("Need at least 3 non-special tokens to rank; use a longer sentence.")
-    target = np.abs(np.asarray(attribution))[sel]
-    return {name: spearman(v[sel], target) for name, v in scores.items()}
 
 
 def shares_of(scores: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
