@@ -52,7 +52,7 @@ def main() -> int:
 
     torch.set_num_threads(args.threads)
     lm = load_model("embedded-cls-tuned", "cpu")
-    sc = P.build_scorer(lm)
+    sc = P.scorer_of(lm)
     pair = P.make_pair(lm, CLEAN, CORRUPT)
     batched = P.patch_sweep(sc, pair)
     loop = P.patch_sweep_loop(sc, pair)

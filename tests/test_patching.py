@@ -38,11 +38,11 @@ def any_model(request):
 def scorer(any_model):
     """The tiny random model through its NSP head; the embedded one through a frozen probe on [CLS]."""
     if any_model.has_nsp:
-        return P.build_scorer(any_model)
+        return P.scorer_of(any_model)
     from helpers.core.cube import embed
 
     train = load_reviews("train", subset="v1").select(range(120))
-    return P.build_scorer(any_model, probe=fit_probe(embed(any_model, train.texts, pooling="cls"), train.labels))
+    return P.scorer_of(any_model, probe=fit_probe(embed(any_model, train.texts, pooling="cls"), train.labels))
 
 
 @pytest.fixture(scope="module")
@@ -171,7 +171,7 @@ def test_trace_keeps_pairs_that_move_the_score(scorer, any_model):
 
 def test_scorer_errors_say_what_to_load(embedded):
     with pytest.raises(ValueError, match="embedded-cls-tuned"):
-        P.build_scorer(embedded)
+        P.scorer_of(embedded)
 
 
 def test_on_the_fine_tuned_cls_head_the_verdict_reaches_cls_in_the_last_layer():

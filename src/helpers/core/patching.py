@@ -245,7 +245,7 @@ def _probe_head(probe):
     return lambda h: ((h[:, 0].float() - mean.to(h.device)) / scale.to(h.device)) @ w.to(h.device) + b
 
 
-def build_scorer(lm, probe=None) -> Scorer:
+def scorer_of(lm, probe=None) -> Scorer:
     """The :class:`Scorer` of a LoadedModel: its fine-tuned head (``lm.head``, e.g. embedded-cls-tuned), its NSP
     head (minilm-nsp, mini-bert), or ``probe`` (a fitted :func:`helpers.core.linear.probe_pipeline` on the last
     layer's [CLS]) for a model with neither. Checks the block-by-block route against the model's own forward pass.
@@ -684,13 +684,13 @@ def scorer_and_pairs(name: str, lm=None, seed: int = 0) -> tuple[Scorer, list[Mi
 
     lm = lm or load_model(name)
     if getattr(lm, "head", None) is not None:
-        return build_scorer(lm), sentiment_pairs(lm, load_reviews("test").texts), "review sentiment"
+        return scorer_of(lm), sentiment_pairs(lm, load_reviews("test").texts), "review sentiment"
     if lm.has_nsp:
         from .continued_nsp import corpus_split
 
         docs = corpus_split()["heldout_docs"] + corpus_split()["heldout_genres"]
-        return build_scorer(lm), next_sentence_pairs(lm, docs, seed=seed), "next sentence"
-    return build_scorer(lm, probe=frozen_probe(lm)), sentiment_pairs(lm, load_reviews("test").texts), "review sentiment"
+        return scorer_of(lm), next_sentence_pairs(lm, docs, seed=seed), "next sentence"
+    return scorer_of(lm, probe=frozen_probe(lm)), sentiment_pairs(lm, load_reviews("test").texts), "review sentiment"
 
 
 def where_written(name: str, n_pairs: int = 24, lm=None) -> dict:
