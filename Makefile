@@ -65,9 +65,9 @@ mini-bert: $(STAMP) ## retrain the shipped mini-BERT and its twins in data/mini-
 mini-bert-twins: $(STAMP) ## pretrain the mini-BERT's position twins, write data/results/position_twins.json (about 20 min on 2 cores)
 	$(BIN)/python -m helpers.lessons.nsp_pretraining --twins
 
-# minilm-nsp (issue 13): the embedded MiniLM's top 3 layers, pooler and a new NSP head trained on data/nsp_corpus;
+# minilm-nsp (issue 13): the embedded MiniLM's top layers, pooler and a new NSP head trained on data/nsp_corpus;
 # ships compactly in data/models/minilm-nsp (same seed, same numbers with the same thread count).
-minilm-nsp: $(STAMP) ## continue pretraining the embedded MiniLM with NSP, write data/models/minilm-nsp (about 15 min on 2 cores)
+minilm-nsp: $(STAMP) ## continue pretraining the embedded MiniLM with NSP, write data/models/minilm-nsp (about 40 min on 2 cores)
 	$(BIN)/python -m helpers.core.continued_nsp
 
 # The fine-tuning sweep of notebooks 02 and 06 (issue 12): every readout x 3 seeds, resumable (cached runs in

@@ -1,7 +1,7 @@
 """Continued-pretraining speed: the course's continue_pretraining() against transformers' Trainer (issue 13).
 
 Same model (the embedded MiniLM with a fresh NSP head), same training pairs (a slice of minilm-nsp's), same batch
-(32), same trained parameters (the top 3 layers, the pooler and the NSP head), same optimiser settings. Tokens/s
+(32), same trained parameters (the recipe's top layers, the pooler and the NSP head), same optimiser settings. Tokens/s
 counts the real (non-padding) tokens of the training steps; Trainer's clock starts after a few warm-up steps, ours
 counts every step, so the ratio leans in Trainer's favour. Our one-time frozen prefix (the bottom layers' output for
 every training pair, computed once) is printed beside it and folded into the end-to-end ratio for the full recipe.

@@ -133,8 +133,6 @@ def shipped():
     return folder, json.loads((folder / tuned.META).read_text())
 
 
-@pytest.mark.xfail(strict=True, reason="issue 13's NSP targets are not met yet by the shipped recipe (see its metrics); "
-                                       "when a rebuilt checkpoint meets them this test passes and the mark must go")
 def test_the_shipped_checkpoint_meets_the_issue_targets(shipped):
     m = shipped[1]["metrics"]
     for key, target in C.TARGETS.items():
