@@ -84,3 +84,57 @@ def massive_by_layer(hidden_states, position: int = 0) -> list[MassiveCoordinate
     if hs.ndim != 3:
         raise ValueError(f"hidden_states must be (L+1,N,T,H) or (L+1,N,H), got shape {hs.shape}.")
     return [massive_coordinate(hs[layer], layer) for layer in range(hs.shape[0])]
+
+
+def parked_layers(rows, share: float = PARKING_SHARE) -> list[int]:
+    """The hidden states (of :func:`massive_by_layer` rows) where the largest coordinate holds more than ``share`` of
+    the vector's L2 norm: where the vector is "parked" on one coordinate (notebooks 02 and 09)."""
+    return [r.layer for r in rows if r.share > share]
+
+
+def layer_ranges(layers) -> str:
+    """[1, 2, 3, 5] -> "1-3 and 5"; [] -> "none"."""
+    layers = list(layers)
+    if not layers:
+        return "none"
+    runs, start = [], layers[0]
+    for a, b in zip(layers, layers[1:] + [None]):
+        if b != a + 1:
+            runs.append(str(start) if start == a else f"{start}-{a}")
+            start = b
+    return runs[0] if len(runs) == 1 else ", ".join(runs[:-1]) + " and " + runs[-1]
+
+
+def cls_identity(cube) -> dict[str, float]:
+    """How different the [CLS] vectors of different sentences are at the input and at the output.
+
+    Args:
+        cube: a :class:`helpers.core.cube.Cube` of at least two different sentences, with hidden states.
+
+    Returns:
+        dict with ``input_max_distance`` (largest L2 distance between two sentences' [CLS] input
+        embeddings, hidden_states[0][:, 0]), ``output_min_distance`` / ``output_mean_distance``
+        (between their last-layer [CLS] outputs), ``output_norm`` (mean norm of an output) and ``n``.
+    """
+    import torch
+
+    from .cube import Cube
+
+    if not isinstance(cube, Cube):
+        raise ValueError(f"Expected a Cube from helpers.encode(), got {type(cube).__name__}.")
+    if cube.hidden_states is None:
+        raise ValueError("This cube has no hidden states: encode with hidden_states=True.")
+    if len(cube) < 2:
+        raise ValueError("cls_identity needs at least two sentences.")
+    inp = cube.cls(0).double()
+    out = cube.cls(-1).double()
+    d_in = torch.cdist(inp, inp)
+    d_out = torch.cdist(out, out)
+    off = ~torch.eye(len(cube), dtype=torch.bool)
+    return {
+        "input_max_distance": float(d_in[off].max()),
+        "output_min_distance": float(d_out[off].min()),
+        "output_mean_distance": float(d_out[off].mean()),
+        "output_norm": float(out.norm(dim=1).mean()),
+        "n": len(cube),
+    }

@@ -711,8 +711,7 @@ def where_written_sentence(summary: dict) -> str:
     if m == 0:
         return (f"{head}, restoring [CLS] restores more than restoring the changed word(s) already at the embeddings "
                 f"({cls[0]:.0%} against {changed[0]:.0%}).")
-    before = f"{changed[m - 1]:.0%}"
-    where = "only after the last layer" if m == L else f"after layer {m} of {L}"
-    return (f"{head}, the difference sits at the changed word(s) up to hidden state {m - 1} (restoring them there "
-            f"brings back {before} of it) and is in [CLS] {where}: restoring [CLS] at hidden state {m} brings back "
-            f"{cls[m]:.0%}, the changed word(s) {changed[m]:.0%}.")
+    where = "only in the last layer" if m == L else f"in layer {m} of {L}"
+    return (f"{head}, the difference starts at the changed word(s) (all of it at the embeddings) and enters [CLS] "
+            f"{where}: at hidden state {m - 1}, restoring the changed word(s) alone brings back {changed[m - 1]:.0%} of "
+            f"it and restoring [CLS] {cls[m - 1]:.0%}; at hidden state {m}, [CLS] brings back {cls[m]:.0%}.")

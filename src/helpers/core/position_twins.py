@@ -111,11 +111,14 @@ def layout_differences(data: dict, reference: str = "start") -> dict[str, Paired
 def format_twin_table(table: dict[str, dict], level: float = NSP_LEVEL) -> str:
     """The twins table as text: layout, NSP accuracy at the end (mean and range over seeds), steps to ``level``."""
     head = f"steps to {level:.2f}"
-    lines = [f"{'layout':<24}{'NSP at the end':>15}{'range over seeds':>18}{head:>16}{'MLM acc':>9}", "-" * 82]
-    for layout, row in table.items():
-        to = ", ".join("never" if t is None else str(t["step"]) for t in row["to_level"])
-        spread = f"{row['low']:.3f}-{row['high']:.3f}"
-        lines.append(f"{PAIR_LAYOUTS[layout][0]:<24}{row['mean']:>15.3f}{spread:>18}{to:>16}{row['mlm_mean']:>9.3f}")
+    rows = [(PAIR_LAYOUTS[layout][0], f"{row['mean']:.3f}", f"{row['low']:.3f}-{row['high']:.3f}",
+             ", ".join("never" if t is None else str(t["step"]) for t in row["to_level"]), f"{row['mlm_mean']:.3f}")
+            for layout, row in table.items()]
+    titles = ("layout", "NSP at the end", "range over seeds", head, "MLM acc")
+    widths = [max(len(r[k]) for r in [titles, *rows]) for k in range(len(titles))]
+    fmt = "  ".join(["{:<%d}" % widths[0]] + ["{:>%d}" % w for w in widths[1:]])
+    lines = [fmt.format(*titles), "-" * (sum(widths) + 2 * (len(widths) - 1))]
+    lines += [fmt.format(*r) for r in rows]
     return "\n".join(lines)
 
 

@@ -87,6 +87,9 @@ _ALL = [
               "dropping NSP cost {with} -> {without} on QNLI, less on the other tasks", _BERT, "Table 5", "BERT-base"),
     Reference("roberta_no_nsp", {}, "RoBERTa dropped NSP and matched or beat BERT without it",
               "Liu et al. 2019, RoBERTa: A Robustly Optimized BERT Pretraining Approach", "section 4.2", "RoBERTa"),
+    Reference("bert_cls_name", {}, "\"the first token of every sequence is always a special classification token "
+              "([CLS])\"", _BERT,
+              "section 3, Input/Output Representations", "BERT"),
     Reference("bert_cls_footnote", {},
               "the vector C \"is not a meaningful sentence representation without fine-tuning, since it was "
               "trained with NSP\"", _BERT, "section 3, the footnote on C", "BERT"),

@@ -50,6 +50,13 @@ def shipped_frozen(sweep: dict, readout: str) -> np.ndarray:
     return bits_to_array(sweep["results"]["frozen"][readout]["correct"])
 
 
+def frozen_difference(sweep: dict, readout: str, reference: str = "cls"):
+    """The frozen probe on ``readout`` minus the one on ``reference``, paired on the sweep's test sentences
+    (:class:`helpers.core.stats.PairedDifference`; the fine-tuned heads' differences ship in the table's "vs_cls")."""
+    return paired_difference(shipped_frozen(sweep, readout), shipped_frozen(sweep, reference),
+                             names=(f"frozen, {get_readout(readout).label}", get_readout(reference).label))
+
+
 def per_seed(sweep: dict, readout: str) -> Estimate:
     """The fine-tuned test accuracy of ``readout`` per seed."""
     return Estimate(sweep["results"]["table"][readout]["per_seed"], name=get_readout(readout).label)

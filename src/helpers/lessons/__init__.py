@@ -13,5 +13,7 @@ notebook                                      lesson module
 ``05_slicing_the_output_cube``                ``helpers.lessons.slicing_the_output_cube``
 ``06_cls_vs_pooling``                         ``helpers.lessons.cls_vs_pooling``
 ``07_recovering_the_sentence``                ``helpers.lessons.recovering_the_sentence``
+``08_causal_tracing``                         ``helpers.lessons.causal_tracing``
+``09_the_answers``                            ``helpers.lessons.the_answers``
 ============================================  ==============================================
 """

@@ -36,8 +36,9 @@ def pair_sentence(sw: P.Sweep) -> str:
     return out
 
 
-def knockout_sentence(row: Mapping) -> str:
-    """The knockout finding of one model (a :func:`experiments.table_rows` row)."""
+def knockout_sentence(row: Mapping, others: str = "") -> str:
+    """The knockout finding of one model (a :func:`experiments.table_rows` row); ``others``: a clause to append
+    (e.g. :func:`knockout_others`)."""
     k = row["knock_layer"]
     m, lo, hi = row["knock"]
     cm, clo, chi = row["knock_changed"]
@@ -45,7 +46,7 @@ def knockout_sentence(row: Mapping) -> str:
     word = "sentence B" if row["task"] == "next sentence" else "the changed word"
     return (f"{row['model']}: blocking [CLS]'s reading of every word in layer {k} loses {_ci(m, lo, hi)} of the "
             f"difference, the most of any layer; blocking only {word} there loses {_ci(cm, clo, chi)}, only [SEP] "
-            f"{_ci(sm, slo, shi)}.")
+            f"{_ci(sm, slo, shi)}" + (f"; {others}" if others else "") + ".")
 
 
 def knockout_others(tr: P.Tracing, k: int) -> str:

@@ -19,7 +19,7 @@ from ...core.models import LoadedModel
 from ...core.stats import PairedDifference, alikeness, as_numpy, cosine_matrix, difference, unit_rows
 from ...core.readouts import LAYOUTS, layout_row, read, word_piece_ids
 from ...core.readouts import READOUTS as CORE_READOUTS
-from ...core.geometry import SAME_DIRECTION_ABOVE
+from ...core.geometry import SAME_DIRECTION_ABOVE, cls_identity  # noqa: F401  (re-exported: notebook 02 calls pos.cls_identity)
 from .parking import clearly_above_chance
 
 #: The readouts notebook 02 compares (keys of :data:`helpers.core.readouts.READOUTS`), in display order.
@@ -67,31 +67,6 @@ def _paired_cosine(a, b) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------- 1. nothing of its own
-
-
-def cls_identity(cube: Cube) -> dict[str, float]:
-    """How different the [CLS] vectors of different sentences are at the input and at the output.
-
-    Returns:
-        dict with ``input_max_distance`` (largest L2 distance between two sentences' [CLS] input
-        embeddings, hidden_states[0][:, 0]), ``output_min_distance`` / ``output_mean_distance``
-        (between their last-layer [CLS] outputs), ``output_norm`` (mean norm of an output) and ``n``.
-    """
-    cube = _check_cube(cube)
-    if len(cube) < 2:
-        raise ValueError("cls_identity needs at least two sentences.")
-    inp = cube.cls(0).double()
-    out = cube.cls(-1).double()
-    d_in = torch.cdist(inp, inp)
-    d_out = torch.cdist(out, out)
-    off = ~torch.eye(len(cube), dtype=torch.bool)
-    return {
-        "input_max_distance": float(d_in[off].max()),
-        "output_min_distance": float(d_out[off].min()),
-        "output_mean_distance": float(d_out[off].mean()),
-        "output_norm": float(out.norm(dim=1).mean()),
-        "n": len(cube),
-    }
 
 
 def cls_movement(cube: Cube) -> dict[str, np.ndarray]:

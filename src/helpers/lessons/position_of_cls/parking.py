@@ -16,7 +16,8 @@ from typing import Sequence
 
 import numpy as np
 
-from ...core.geometry import PARKING_SHARE, SAME_DIRECTION_ABOVE, MassiveCoordinate, massive_by_layer
+from ...core.geometry import (PARKING_SHARE, SAME_DIRECTION_ABOVE, MassiveCoordinate, layer_ranges,
+                              massive_by_layer, parked_layers)
 from ...core.linear import ProbeResult, linear_probe
 from ...core.stats import as_numpy, noise_margin
 
@@ -48,8 +49,9 @@ class ParkingStudy:
         return len(self.rows) - 1
 
     def parked_layers(self, share: float = PARKING_SHARE) -> list[int]:
-        """The hidden states where [CLS]'s largest coordinate holds more than ``share`` of its L2 norm."""
-        return [r.layer for r in self.rows if r.share > share]
+        """The hidden states where [CLS]'s largest coordinate holds more than ``share`` of its L2 norm
+        (:func:`helpers.core.geometry.parked_layers`)."""
+        return parked_layers(self.rows, share)
 
     def above_chance(self, layer: int) -> bool:
         """Does the probe at hidden state ``layer`` read the label clearly above chance?"""
@@ -107,18 +109,6 @@ def parking_table(study: ParkingStudy) -> str:
     return "\n".join(lines)
 
 
-def _layers(layers: Sequence[int]) -> str:
-    """[1, 2, 3, 5] -> "1-3 and 5"."""
-    if not layers:
-        return "none"
-    runs, start = [], layers[0]
-    for a, b in zip(layers, list(layers[1:]) + [None]):
-        if b != a + 1:
-            runs.append(str(start) if start == a else f"{start}-{a}")
-            start = b
-    return runs[0] if len(runs) == 1 else ", ".join(runs[:-1]) + " and " + runs[-1]
-
-
 def parking_finding(study: ParkingStudy, share: float = PARKING_SHARE, same: float = SAME_DIRECTION_ABOVE) -> str:
     """"With this model we found: ...": the parking coordinate and the cosine/probe contrast, from the numbers."""
     rows, probes = study.rows, study.probes
@@ -128,7 +118,7 @@ def parking_finding(study: ParkingStudy, share: float = PARKING_SHARE, same: flo
         dims = sorted({r.dim for r in parked})
         lo, hi = min(r.share for r in parked), max(r.share for r in parked)
         dim_text = f"dim {dims[0]}" if len(dims) == 1 else "dims " + ", ".join(map(str, dims))
-        out.append(f"in hidden states {_layers([r.layer for r in parked])} one coordinate ({dim_text}) holds "
+        out.append(f"in hidden states {layer_ranges([r.layer for r in parked])} one coordinate ({dim_text}) holds "
                    f"{lo:.0%}-{hi:.0%} of [CLS]'s L2 norm: [CLS] is parked on it.")
     else:
         top = max(rows, key=lambda r: r.share)
@@ -149,7 +139,7 @@ def parking_finding(study: ParkingStudy, share: float = PARKING_SHARE, same: flo
     else:
         agree = [r.layer for r, p in zip(rows[1:], probes[1:]) if r.alike > same]
         if agree:
-            out.append(f"Where cosine calls [CLS] the same direction (layers {_layers(agree)}), the probe does not read "
+            out.append(f"Where cosine calls [CLS] the same direction (layers {layer_ranges(agree)}), the probe does not read "
                        "sentiment clearly above chance either: here cosine and the probe agree.")
         else:
             out.append(f"From layer 1 on, different sentences' [CLS] are below mean cosine {same} everywhere: cosine "
