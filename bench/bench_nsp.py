@@ -119,7 +119,7 @@ def main() -> int:
         print(f"  {k:<13} {v:,.0f} tokens/s")
     default = res["ours bf16"] if fast else res["ours fp32"]
     ratio = default / res["trainer fp32"]
-    full_pairs = 2 * sum(len(d.sentences) - 1 for d in full["train"])
+    full_pairs = len(C.training_pairs(full["train"], C.RECIPE)[0])  # every pass's fresh negatives included
     full_prefix = prefix_s * full_pairs / n_pairs
     train_pairs = C.nsp_pairs(split["train"], C.RECIPE["seed"], C.RECIPE["same_genre"], C.RECIPE["span"])
     enc = base.tokenizer([p.a for p in train_pairs], [p.b for p in train_pairs], truncation="longest_first",

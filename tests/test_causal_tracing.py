@@ -92,6 +92,8 @@ def test_knockout_sentences_and_top_heads():
     assert T.top_heads(tr, 2) == [(2, 0, pytest.approx(0.7)), (1, 1, pytest.approx(0.2))]
     assert "layer 2 head 0 (70%)" in T.heads_sentence("m", T.top_heads(tr, 1))
     assert T.knockout_layer(tr) == 2 and T.knockout_layer(tr, "changed") == 2
-    assert "(layer 1)" in T.knockout_others(tr, 2)
+    assert "(layer 1: +0%)" in T.knockout_others(tr, 2)
+    tr.knock_words[:, 0] = -0.3  # a knockout that raises the difference is reported with its sign
+    assert "by more than 30% (layer 1: -30%)" in T.knockout_others(tr, 2)
     with pytest.raises(ValueError, match="which"):
         T.knockout_layer(tr, "everything")

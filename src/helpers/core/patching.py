@@ -156,16 +156,27 @@ def sentiment_pairs(lm, texts: Sequence[str], limit: int | None = None, max_toke
     """Minimal pairs from real sentences: each sentence that holds exactly one word of :data:`ANTONYMS` gives a pair
     with that word swapped for its opposite, kept when both tokenize to the same length (at most ``max_tokens``)."""
     words = re.compile(r"\b(" + "|".join(map(re.escape, sorted(ANTONYMS, key=len, reverse=True))) + r")\b", re.I)
+
+    def candidates():
+        for text in texts:
+            found = words.findall(text)
+            if len({w.lower() for w in found}) != 1 or len(found) != 1:
+                continue
+            w = found[0]
+            rep = ANTONYMS[w.lower()]
+            rep = rep.capitalize() if w[0].isupper() else rep
+            yield lambda text=text, w=w, rep=rep: make_pair(lm, text, swap_word(text, w, rep))
+
+    return _first_pairs(candidates(), max_tokens, limit)
+
+
+def _first_pairs(builders, max_tokens: int, limit: int | None) -> list[MinimalPair]:
+    """Call each pair builder in turn; keep the pairs that build (no PairError) and fit ``max_tokens``, up to
+    ``limit`` of them."""
     out = []
-    for text in texts:
-        found = words.findall(text)
-        if len({w.lower() for w in found}) != 1 or len(found) != 1:
-            continue
-        w = found[0]
-        rep = ANTONYMS[w.lower()]
-        rep = rep.capitalize() if w[0].isupper() else rep
+    for build in builders:
         try:
-            pair = make_pair(lm, text, swap_word(text, w, rep))
+            pair = build()
         except PairError:
             continue
         if len(pair) <= max_tokens:
@@ -183,27 +194,22 @@ def next_sentence_pairs(lm, docs, limit: int | None = None, seed: int = 0, max_t
     for k, d in enumerate(docs):
         for s in d.sentences:
             by_len.setdefault(len(lm.tokenizer.tokenize(s)), []).append((k, s))
-    out = []
     order = list(range(len(docs)))
     rng.shuffle(order)
-    for k in order:
-        s = docs[k].sentences
-        j = rng.randrange(1, len(s)) if len(s) > 1 else None
-        if j is None:
-            continue
-        a, b = s[j - 1], s[j]
-        others = [x for dk, x in by_len.get(len(lm.tokenizer.tokenize(b)), []) if dk != k]
-        if not others:
-            continue
-        try:
-            pair = make_pair(lm, a, a, b, others[rng.randrange(len(others))])
-        except PairError:
-            continue
-        if len(pair) <= max_tokens:
-            out.append(pair)
-        if limit is not None and len(out) >= limit:
-            break
-    return out
+
+    def candidates():
+        for k in order:
+            s = docs[k].sentences
+            if len(s) < 2:
+                continue
+            j = rng.randrange(1, len(s))
+            a, b = s[j - 1], s[j]
+            others = [x for dk, x in by_len.get(len(lm.tokenizer.tokenize(b)), []) if dk != k]
+            if others:
+                other = others[rng.randrange(len(others))]
+                yield lambda a=a, b=b, other=other: make_pair(lm, a, a, b, other)
+
+    return _first_pairs(candidates(), max_tokens, limit)
 
 
 # ----------------------------------------------------------------------------- the scorer

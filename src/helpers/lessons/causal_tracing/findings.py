@@ -51,10 +51,10 @@ def knockout_sentence(row: Mapping, others: str = "") -> str:
 
 def knockout_others(tr: P.Tracing, k: int) -> str:
     """How much the other layers' knockouts lose (the largest of them)."""
-    drops = np.abs(tr.knock_words.mean(0))
+    drops = tr.knock_words.mean(0)
     others = [i for i in range(tr.layers) if i != k - 1]
-    j = max(others, key=lambda i: drops[i])
-    return f"no other layer's knockout loses more than {_pct(drops[j])} (layer {j + 1})"
+    j = max(others, key=lambda i: abs(drops[i]))
+    return f"no other layer's knockout moves it by more than {_pct(abs(drops[j]))} (layer {j + 1}: {drops[j]:+.0%})"
 
 
 def heads_sentence(name: str, top: Sequence[tuple[int, int, float]]) -> str:
