@@ -40,6 +40,10 @@ class ModelProfile:
     probes: dict[str, ProbeResult] = field(default_factory=dict)
 
 
+#: The frozen probes' inverse regularisation: the course's probes of review sentiment use it (notebooks 02, 06, 09).
+PROBE_C = 0.1
+
+
 def profile(lm, texts: Sequence[str], labels, *, n_geometry: int = 200, seeds: Sequence[int] = (0, 1, 2)) -> ModelProfile:
     """:class:`ModelProfile` of one model: geometry and attention on the first ``n_geometry`` texts, probes on all."""
     texts = list(texts)
@@ -47,7 +51,7 @@ def profile(lm, texts: Sequence[str], labels, *, n_geometry: int = 200, seeds: S
     rows = massive_by_layer(cube.hidden_states)
     reads = what_cls_reads(cube, lm)
     y = np.asarray(labels)
-    probes = {how: cross_fit_probe(embed(lm, texts, pooling=how, progress=False), y, seeds=tuple(seeds),
+    probes = {how: cross_fit_probe(embed(lm, texts, pooling=how, progress=False), y, seeds=tuple(seeds), C=PROBE_C,
                                    name=f"{lm.name} {'[CLS]' if how == 'cls' else 'mean'}")
               for how in ("cls", "mean")}
     return ModelProfile(lm.name, np.array([r.alike for r in rows]), np.array([r.share for r in rows]),
